@@ -1,0 +1,107 @@
+# The book machine.
+#
+#   make book        install into .venv, make the embedded data, execute every chapter
+#                    with papermill into book/generated/, build the HTML book in _build/html
+#   make test        unit tests + nbval regression check of the notebooks' reference outputs
+#   make reference   re-execute the notebooks and record their outputs as the new reference
+#   make clean       remove what the targets above generate (not .venv, not data/)
+#
+# With the real MPD:  make book DATA_DIR=/path/to/mpd CHALLENGE=/path/to/challenge_set.json
+# Any other notebook parameter:  make book PARAMS='-p epochs 3 -p seed 1'
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+JUPYTEXT := $(VENV)/bin/jupytext
+STAMP := $(VENV)/.mpd-book-installed
+KERNEL ?= python3
+GENERATED := book/generated
+
+# The chapters, in order: each notebooks/NN_name.py is paired with notebooks/NN_name.ipynb.
+NOTEBOOKS = $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
+
+# Papermill parameters for `make book` (paths made absolute: the notebooks run in notebooks/).
+DATA_DIR ?=
+CHALLENGE ?=
+WORK_DIR ?=
+PARAMS ?=
+BOOK_PARAMS = $(if $(DATA_DIR),-p data_dir $(abspath $(DATA_DIR))) \
+              $(if $(CHALLENGE),-p challenge_path $(abspath $(CHALLENGE))) \
+              $(if $(WORK_DIR),-p work_dir $(abspath $(WORK_DIR))) $(PARAMS)
+# The embedded data is only needed when no real MPD is given.
+BOOK_DATA = $(if $(DATA_DIR),,data)
+
+# Kernels: `python3` is the kernel of .venv itself. Putting the venv's share/jupyter first
+# means a python3 kernel registered elsewhere for the user can never be picked instead.
+export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
+# Papermill, nbval and jupyter-book all run the notebooks' code with notebooks/ as the cwd.
+PAPERMILL = $(PY) -m papermill --cwd notebooks -k $(KERNEL) --progress-bar
+NBVAL_OPTS = --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: help venv data book reference test clean distclean
+
+help:
+	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -e '.[book]'
+	touch $@
+
+data: venv
+	$(PY) -m mpd_helpers embedded
+
+# Execute every chapter from its .py source (the file people edit; it is converted to a
+# fresh notebook under book/generated/.src, so the tracked notebooks are never touched),
+# then build the HTML. Any failing notebook stops the build with a non-zero exit.
+book: venv $(BOOK_DATA)
+	@test -n "$(NOTEBOOKS)" || { echo "make book: no notebooks/NN_*.py found" >&2; exit 1; }
+	rm -rf $(GENERATED) && mkdir -p $(GENERATED)/.src
+	@for src in $(NOTEBOOKS); do \
+	  name=$$(basename "$$src" .py); \
+	  echo "=== $$name"; \
+	  $(JUPYTEXT) --quiet --to ipynb --output "$(GENERATED)/.src/$$name.ipynb" "$$src"; \
+	  $(PAPERMILL) $(BOOK_PARAMS) "$(GENERATED)/.src/$$name.ipynb" "$(GENERATED)/$$name.ipynb" \
+	    || { echo "make book: FAILED in $$name; the executed part is in $(GENERATED)/$$name.ipynb" >&2; exit 1; }; \
+	done
+	rm -rf $(GENERATED)/.src
+	$(VENV)/bin/jupyter-book build --keep-going .
+	@echo "The book: $(CURDIR)/_build/html/index.html"
+
+# Refresh the tracked reference outputs on purpose (default parameters, embedded data).
+# Each notebook is executed into a scratch copy, cleaned of volatile metadata and stderr,
+# moved over the tracked .ipynb, and the pair re-synced; the .py must come out unchanged.
+reference: venv data
+	@test -n "$(NOTEBOOKS)" || { echo "make reference: no notebooks/NN_*.py found" >&2; exit 1; }
+	$(JUPYTEXT) --sync $(NOTEBOOKS)
+	rm -rf $(GENERATED)/.reference && mkdir -p $(GENERATED)/.reference
+	@for src in $(NOTEBOOKS); do \
+	  name=$$(basename "$$src" .py); nb=notebooks/$$name.ipynb; tmp=$(GENERATED)/.reference/$$name; \
+	  echo "=== $$name"; \
+	  cp "$$src" "$$tmp.py"; \
+	  $(PAPERMILL) "$$nb" "$$tmp.ipynb" \
+	    || { echo "make reference: FAILED in $$name; the executed part is in $$tmp.ipynb" >&2; exit 1; }; \
+	  $(PY) tools/clean_reference.py "$$tmp.ipynb"; \
+	  mv "$$tmp.ipynb" "$$nb"; \
+	  $(JUPYTEXT) --quiet --sync "$$nb"; \
+	  cmp -s "$$src" "$$tmp.py" \
+	    || { echo "make reference: $$src changed when re-synced; see git diff" >&2; exit 1; }; \
+	done
+	rm -rf $(GENERATED)/.reference
+
+# One pytest run: unit tests, then nbval over every tracked notebook (one session, so that
+# tests/conftest.py's rule for nbval, which leaves stderr uncompared, applies to both).
+test: venv data
+	$(PY) -m pytest $(NBVAL_OPTS) tests notebooks
+
+clean:
+	rm -rf _build $(GENERATED) work .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV) data

@@ -1,0 +1,233 @@
+"""The challenge's recipe applied to any MPD directory: a challenge set and its held-out truth.
+
+Spotify built the official challenge set by taking playlists out of the MPD, keeping a
+few seed tracks of each (none, the first 1, 5, 10, 25 or 100, or 25 or 100 at random),
+hiding the rest, and making sure every hidden track still occurs in the remaining
+playlists. :func:`build` does the same to synthetic or real slices, so the book can grade
+itself on tracks it has never seen, along the very code path a real MPD takes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mpd_helpers.dataset import Part, read_slices
+from mpd_helpers.errors import MPDInputError
+from mpd_helpers.synthetic import write_json
+
+FIRST_CHALLENGE_PID = 1_000_000
+
+
+@dataclass(frozen=True)
+class Category:
+    """One of the challenge's ten kinds of incomplete playlist."""
+
+    number: int
+    n_seeds: int
+    random_seeds: bool
+    title: bool
+    min_tracks: int
+    max_tracks: int
+
+    @property
+    def label(self) -> str:
+        """A short description such as 'random 25, title'."""
+        seeds = "no seeds" if self.n_seeds == 0 else f"{'random' if self.random_seeds else 'first'} {self.n_seeds}"
+        return f"{seeds}, {'title' if self.title else 'no title'}"
+
+
+CATEGORIES = (
+    Category(1, 0, False, True, 10, 50),
+    Category(2, 1, False, True, 10, 40),
+    Category(3, 5, False, True, 10, 100),
+    Category(4, 5, False, False, 40, 100),
+    Category(5, 10, False, True, 40, 100),
+    Category(6, 10, False, False, 40, 100),
+    Category(7, 25, False, True, 101, 250),
+    Category(8, 25, True, True, 101, 250),
+    Category(9, 100, False, True, 150, 250),
+    Category(10, 100, True, True, 150, 250),
+)
+
+
+def categories_frame() -> pd.DataFrame:
+    """The ten categories as a table."""
+    return pd.DataFrame([{**c.__dict__, "label": c.label} for c in CATEGORIES]).set_index("number")
+
+
+@dataclass
+class Build:
+    """What :func:`build` wrote and how well the held-out tracks are covered."""
+
+    challenge_path: Path
+    truth_path: Path
+    coverage: pd.DataFrame  # per category: playlists, mean and minimum held-out coverage
+
+
+def _seed_mask(rng: np.random.Generator, lengths: np.ndarray, cat: Category) -> np.ndarray:
+    """Which entries of the chosen playlists (concatenated) are given as seeds."""
+    within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    if not cat.random_seeds:
+        return within < cat.n_seeds
+    # A random key per entry; the n smallest keys of each playlist are its seeds.
+    key = rng.random(len(within))
+    owner = np.repeat(np.arange(len(lengths)), lengths)
+    order = np.lexsort((key, owner))
+    rank = np.empty(len(order), int)
+    rank[order] = within
+    return rank < cat.n_seeds
+
+
+def _select(rng: np.random.Generator, part: Part, counts: np.ndarray, taken: np.ndarray,
+            protected: np.ndarray, cat: Category, n: int, min_coverage: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pick ``n`` playlists of a category whose held-out tracks stay covered by the rest.
+
+    ``counts`` (occurrences of each track code among playlists still in training),
+    ``taken`` and ``protected`` (tracks held out by playlists already chosen, whose last
+    training copy must stay) are updated in place. Returns the chosen rows, their seed masks and coverage.
+    """
+    pl = part.playlists
+    codes = part.entries["code"].to_numpy()
+    starts = np.concatenate([[0], np.cumsum(pl["n_entries"].to_numpy())[:-1]])
+    lengths = pl["num_tracks"].to_numpy()
+    eligible = np.flatnonzero(~taken & (lengths >= cat.min_tracks) & (lengths <= cat.max_tracks))
+    if cat.title:
+        eligible = eligible[pl["name"].to_numpy()[eligible] != ""]
+    eligible = rng.permutation(eligible)
+    seeds = _seed_mask(rng, lengths[eligible], cat)
+    seed_parts = np.split(seeds, np.cumsum(lengths[eligible])[:-1])
+    chosen, chosen_seeds, coverage = [], [], []
+    pending = []  # (row, seed mask, coverage) of candidates below full coverage, for a second pass
+
+    def cover(row: int, mask: np.ndarray) -> float:
+        """Share of held-out tracks left in training after removing ``row``; -1 if it
+        would take away the last training copy of a track held out earlier."""
+        own = codes[starts[row]:starts[row] + lengths[row]]
+        if (protected[own] & (counts[own] == 1)).any():
+            return -1.0
+        held = own[~mask]
+        return float((counts[held] >= 2).mean()) if len(held) else 1.0
+
+    def take(row: int, mask: np.ndarray, cov: float) -> None:
+        own = codes[starts[row]:starts[row] + lengths[row]]
+        counts[own] -= 1
+        protected[own[~mask][counts[own[~mask]] >= 1]] = True
+        taken[row] = True
+        chosen.append(row), chosen_seeds.append(mask), coverage.append(cov)
+
+    for row, mask in zip(eligible, seed_parts):
+        if len(chosen) == n:
+            break
+        cov = cover(row, mask)
+        if cov == 1.0:
+            take(row, mask, cov)
+        elif cov >= min_coverage:
+            pending.append((row, mask))
+    if len(chosen) < n:
+        rescored = sorted(((cover(r, m), i) for i, (r, m) in enumerate(pending)), reverse=True)
+        for _, i in rescored:
+            row, mask = pending[i]
+            cov = cover(row, mask)  # counts moved since the candidate was scored
+            if len(chosen) == n:
+                break
+            if cov >= min_coverage:
+                take(row, mask, cov)
+    if len(chosen) < n:
+        raise MPDInputError(
+            f"category {cat.number} ({cat.label}, {cat.min_tracks}-{cat.max_tracks} tracks): only {len(chosen)} "
+            f"playlists qualify with at least {min_coverage:.0%} of their held-out tracks elsewhere, {n} wanted; "
+            "use more slices or fewer playlists per category", field="num_tracks")
+    return np.array(chosen), chosen_seeds, np.array(coverage)
+
+
+def build(mpd_dir: str | Path, out_dir: str | Path, per_category: int = 100, seed: int = 0,
+          min_coverage: float = 0.9, progress: bool = True) -> Build:
+    """Write ``challenge_set.json`` and ``challenge_truth.json`` built from ``mpd_dir``."""
+    part = read_slices(mpd_dir, progress=progress)
+    return build_from(part, out_dir, per_category, seed, min_coverage)
+
+
+def build_from(part: Part, out_dir: str | Path, per_category: int = 100, seed: int = 0,
+               min_coverage: float = 0.9) -> Build:
+    """:func:`build` on playlists already read."""
+    rng = np.random.default_rng(seed)
+    part.entries["code"] = pd.factorize(part.entries["track_uri"])[0]
+    counts = np.bincount(part.entries["code"].to_numpy())
+    taken = np.zeros(len(part.playlists), bool)
+    protected = np.zeros(len(counts), bool)
+    picked = {}
+    # The longest categories are the scarcest: choose them first.
+    for cat in sorted(CATEGORIES, key=lambda c: (-c.min_tracks, c.number)):
+        picked[cat.number] = _select(rng, part, counts, taken, protected, cat, per_category, min_coverage)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    challenge, truth, summary = [], [], []
+    starts = np.concatenate([[0], np.cumsum(part.playlists["n_entries"].to_numpy())[:-1]])
+    tracks = part.entries
+    for cat in CATEGORIES:
+        rows, masks, cov = picked[cat.number]
+        summary.append({"category": cat.number, "label": cat.label, "playlists": len(rows),
+                        "mean_coverage": cov.mean(), "min_coverage": cov.min(),
+                        "fully_covered": int((cov == 1).sum())})
+        for row, mask in zip(rows, masks):
+            pid = FIRST_CHALLENGE_PID + len(challenge)
+            pl = part.playlists.iloc[row]
+            records = tracks.iloc[starts[row]:starts[row] + pl["n_entries"]]
+            seeds, held = records[mask], records[~mask]
+            entry = {"name": pl["name"]} if cat.title else {}
+            entry.update({"num_holdouts": int(len(held)), "pid": pid, "num_tracks": int(pl["num_tracks"]),
+                          "tracks": _track_records(seeds), "num_samples": int(len(seeds))})
+            challenge.append(entry)
+            truth.append({"pid": pid, "category": cat.number, "source_pid": int(pl["pid"]),
+                          "tracks": held[["pos", "track_uri", "artist_uri"]].to_dict("records")})
+    challenge_path, truth_path = out / "challenge_set.json", out / "challenge_truth.json"
+    write_json(challenge_path, {"date": "2018-01-16 08:47:28.198015", "version": "v1", "name": "challenge_set",
+                                "description": f"{len(challenge)} playlists in 10 categories built from an MPD "
+                                               f"directory with seed {seed}", "playlists": challenge})
+    write_json(truth_path, {"playlists": truth})
+    return Build(challenge_path, truth_path, pd.DataFrame(summary).set_index("category"))
+
+
+def _track_records(frame: pd.DataFrame) -> list[dict]:
+    """Seed tracks in the MPD's track schema, keeping their original ``pos``."""
+    cols = ["pos", "artist_name", "track_uri", "artist_uri", "track_name", "album_uri", "duration_ms", "album_name"]
+    return [dict(zip(cols, values)) for values in zip(*(frame[c].tolist() for c in cols))]
+
+
+def read_truth(path: str | Path) -> pd.DataFrame:
+    """The held-out tracks: pid, category, pos, track_uri, artist_uri, in playlist order."""
+    from mpd_helpers.dataset import _parse
+
+    doc = _parse(Path(path))
+    try:
+        rows = [(p["pid"], p["category"], t["pos"], t["track_uri"], t["artist_uri"])
+                for p in doc["playlists"] for t in p["tracks"]]
+    except (KeyError, TypeError) as err:
+        raise MPDInputError(f"malformed truth record ({err})", file=path, field=str(err).strip("'")) from None
+    frame = pd.DataFrame(rows, columns=["pid", "category", "pos", "track_uri", "artist_uri"])
+    return frame.sort_values(["pid", "pos"], kind="stable").reset_index(drop=True)
+
+
+def add_cli(subparsers) -> None:
+    """``challenge``: build a challenge set from an MPD directory."""
+    p = subparsers.add_parser("challenge", help="build a challenge set and its held-out truth from MPD slices",
+                              description="Apply the challenge's 10-category recipe to an MPD directory.")
+    p.add_argument("mpd_dir")
+    p.add_argument("out_dir", help="where challenge_set.json and challenge_truth.json go")
+    p.add_argument("--per-category", type=int, default=100, help="playlists per category (1000 = official size)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--min-coverage", type=float, default=0.9,
+                   help="least share of a playlist's held-out tracks that must occur in training (default 0.9)")
+    p.set_defaults(func=_cli)
+
+
+def _cli(args) -> int:
+    """Run ``challenge`` and print the coverage table."""
+    result = build(args.mpd_dir, args.out_dir, args.per_category, args.seed, args.min_coverage)
+    print(result.coverage.to_string(float_format="{:.3f}".format))
+    print(f"wrote {result.challenge_path} and {result.truth_path}")
+    return 0

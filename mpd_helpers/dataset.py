@@ -1,0 +1,412 @@
+"""Reading MPD slices and a challenge set into the write-up's representation, strictly.
+
+The write-up flattens every playlist into one row per playlist-track entry (track URI,
+artist, track name, pid, num_holdouts) and numbers the tracks densely. Here the same frame
+is built from whole columns: each slice is parsed once (orjson), each field is pulled out
+as one array and type-checked as a whole (pyarrow), and the per-playlist rules are checked
+with group-wise array operations. A problem is reported with its file, pid and field;
+``lenient=True`` skips bad playlists instead and counts them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from operator import itemgetter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+from tqdm.auto import tqdm
+
+from mpd_helpers.errors import MPDInputError
+
+SLICE_RE = re.compile(r"mpd\.slice\.(\d+)-(\d+)\.json$")
+TRACK_FIELDS = {"pos": int, "artist_name": str, "track_uri": str, "artist_uri": str,
+                "track_name": str, "album_uri": str, "duration_ms": int, "album_name": str}
+PLAYLIST_FIELDS = {"name": str, "collaborative": str, "pid": int, "modified_at": int,
+                   "num_tracks": int, "num_albums": int, "num_followers": int, "tracks": list,
+                   "num_edits": int, "duration_ms": int, "num_artists": int}
+CHALLENGE_FIELDS = {"pid": int, "num_holdouts": int, "num_samples": int, "num_tracks": int,
+                    "tracks": list}
+OPTIONAL_FIELDS = {"description": str, "name": str}
+ARROW = {int: pa.int64(), str: pa.string()}
+
+
+@dataclass
+class Part:
+    """Playlists and their entries as read from one or more files, before indexing."""
+
+    playlists: pd.DataFrame  # one row per playlist; column ``file`` says where it came from
+    entries: pd.DataFrame  # one row per playlist-track entry; ``row`` points into playlists
+    skipped: int = 0  # playlists dropped by the lenient reader
+
+
+def slice_files(mpd_dir: str | Path) -> list[Path]:
+    """The slice files of an MPD directory, in pid order."""
+    root = Path(mpd_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such MPD directory")
+    files = [p for p in root.iterdir() if SLICE_RE.search(p.name)]
+    if not files:
+        raise MPDInputError("no mpd.slice.*.json files here", file=root)
+    return sorted(files, key=lambda p: int(SLICE_RE.search(p.name).group(1)))
+
+
+def _parse(path: Path) -> dict:
+    """One JSON file, or an error naming its line and column."""
+    try:
+        return orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as err:
+        raise MPDInputError(f"malformed JSON: {err.msg} (column {err.colno})", file=path, line=err.lineno) from None
+
+
+def _record_problem(record: object, fields: dict, optional: set[str], nested: dict | None) -> tuple[str, str] | None:
+    """The first schema problem of one record, as (field, message), or None."""
+    if not isinstance(record, dict):
+        return None, "not a JSON object"
+    for name, typ in fields.items():
+        if name not in record:
+            return name, "missing"
+        value = record[name]
+        if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+            return name, f"expected {typ.__name__}, got {type(value).__name__} {value!r:.40}"
+    for name in record.keys() - fields.keys():
+        if name not in optional:
+            return name, "unexpected field"
+        if not isinstance(record[name], OPTIONAL_FIELDS[name]):
+            return name, f"expected str, got {type(record[name]).__name__}"
+    if nested is not None:
+        for i, track in enumerate(record["tracks"]):
+            problem = _record_problem(track, nested, set(), None)
+            if problem:
+                return f"tracks[{i}].{problem[0]}", problem[1]
+    return None
+
+
+def _columns(records: list, fields: dict) -> dict[str, pa.Array]:
+    """Each field of ``records`` as one typed Arrow array; KeyError/TypeError on a bad record."""
+    cols = {}
+    for name, typ in fields.items():
+        if typ is list:
+            continue
+        values = list(map(itemgetter(name), records))
+        if set(map(type, values)) - {typ}:  # exact types: no bool for int, no float, no null
+            raise TypeError(name)
+        cols[name] = pa.array(values, type=ARROW[typ])
+    return cols
+
+
+def _read_records(path: Path, records: list, fields: dict, optional: set[str], lenient: bool,
+                  pid_of=lambda r: r.get("pid") if isinstance(r, dict) else None) -> tuple[list, int]:
+    """The records of one file that pass the schema (all of them, or an error, when strict)."""
+    bad = []
+    for record in records:
+        problem = _record_problem(record, fields, optional, TRACK_FIELDS)
+        if problem:
+            if not lenient:
+                raise MPDInputError(problem[1], file=path, pid=pid_of(record), field=problem[0])
+            bad.append(id(record))
+    bad_ids = set(bad)
+    return [r for r in records if id(r) not in bad_ids], len(bad)
+
+
+def _part(path: Path, records: list, fields: dict, optional: set[str], lenient: bool) -> Part:
+    """Flatten the playlists of one file into a playlist frame and an entry frame."""
+    skipped = 0
+    try:
+        (opt,) = optional
+        lengths = list(map(len, records))
+        if set(lengths) - {len(fields), len(fields) + 1} or sum(opt in r for r in records) != lengths.count(len(fields) + 1):
+            raise KeyError("field count")
+        pl_cols = _columns(records, fields)
+        if {type(r[opt]) for r in records if opt in r} - {str}:
+            raise TypeError(opt)
+        tracks = [t for r in records for t in r["tracks"]]
+        if set(map(len, tracks)) - {len(TRACK_FIELDS)}:
+            raise KeyError("track field count")
+        tr_cols = _columns(tracks, TRACK_FIELDS)
+    except (KeyError, TypeError, AttributeError, pa.ArrowInvalid, pa.ArrowTypeError):
+        records, skipped = _read_records(path, records, fields, optional, lenient)
+        part = _part(path, records, fields, optional, lenient)
+        part.skipped += skipped
+        return part
+    playlists = pa.table(pl_cols).to_pandas()
+    for name in optional:
+        if name in fields:
+            continue
+        playlists[name] = pd.Series([r.get(name) for r in records], dtype="str")
+    playlists["file"] = path.name
+    lengths = np.fromiter((len(r["tracks"]) for r in records), np.int64, len(records))
+    entries = pa.table(tr_cols).to_pandas()
+    entries.insert(0, "row", np.repeat(np.arange(len(records)), lengths))
+    playlists["n_entries"] = lengths
+    return Part(playlists, entries, skipped)
+
+
+def _concat(parts: list[Part]) -> Part:
+    """Parts of several files as one, with ``row`` renumbered."""
+    offsets = np.cumsum([0] + [len(p.playlists) for p in parts[:-1]])
+    entries = [p.entries.assign(row=p.entries["row"].to_numpy() + off) for p, off in zip(parts, offsets)]
+    return Part(pd.concat([p.playlists for p in parts], ignore_index=True),
+                pd.concat(entries, ignore_index=True), sum(p.skipped for p in parts))
+
+
+def _drop_rows(part: Part, bad: np.ndarray) -> Part:
+    """``part`` without the playlists flagged in the boolean array ``bad``."""
+    keep = ~bad
+    new_row = np.cumsum(keep) - 1
+    entries = part.entries[keep[part.entries["row"].to_numpy()]]
+    entries = entries.assign(row=new_row[entries["row"].to_numpy()])
+    return Part(part.playlists[keep].reset_index(drop=True), entries.reset_index(drop=True),
+                part.skipped + int(bad.sum()))
+
+
+def _group_checks(part: Part, checks: dict[str, np.ndarray], lenient: bool) -> Part:
+    """Apply per-playlist consistency checks (field -> boolean array of failures)."""
+    bad = np.zeros(len(part.playlists), bool)
+    for name, failed in checks.items():
+        if failed.any() and not lenient:
+            row = int(np.flatnonzero(failed)[0])
+            pl = part.playlists.iloc[row]
+            raise MPDInputError(f"disagrees with the track list ({_observed(part, row, name)})",
+                                file=pl["file"], pid=int(pl["pid"]), field=name)
+        bad |= failed
+    return _drop_rows(part, bad) if bad.any() else part
+
+
+def _observed(part: Part, row: int, name: str) -> str:
+    """What the track list of playlist ``row`` says about field ``name``, for messages."""
+    tracks = part.entries[part.entries["row"] == row]
+    actual = {"num_tracks": len(tracks), "num_samples": len(tracks),
+              "num_albums": tracks["album_uri"].nunique(), "num_artists": tracks["artist_uri"].nunique(),
+              "duration_ms": int(tracks["duration_ms"].sum()),
+              "tracks.pos": "positions not 0.. in order", "pid": "duplicate pid",
+              "num_holdouts": "num_tracks - num_samples"}.get(name)
+    given = part.playlists.iloc[row].get(name.replace("tracks.", ""), "")
+    return f"given {given}, track list gives {actual}" if name in ("num_tracks", "num_samples", "num_albums",
+                                                                  "num_artists", "duration_ms") else str(actual)
+
+
+def _nunique_per_row(rows: np.ndarray, values: pd.Series, n_rows: int) -> np.ndarray:
+    """The number of distinct ``values`` in each playlist row."""
+    codes = pd.factorize(values)[0].astype(np.int64)
+    key = np.sort(rows.astype(np.int64) * (int(codes.max(initial=0)) + 1) + codes)
+    first = np.ones(len(key), bool)
+    first[1:] = key[1:] != key[:-1]
+    return np.bincount(key[first] // (int(codes.max(initial=0)) + 1), minlength=n_rows)
+
+
+def _pos_in_order(part: Part) -> np.ndarray:
+    """Per playlist: True where the tracks' ``pos`` is not 0, 1, 2, ... in order."""
+    rows = part.entries["row"].to_numpy()
+    n = len(part.playlists)
+    starts = np.concatenate([[0], np.cumsum(part.playlists["n_entries"].to_numpy())[:-1]])
+    expected = np.arange(len(rows)) - starts[rows]
+    wrong = part.entries["pos"].to_numpy() != expected
+    return np.bincount(rows[wrong], minlength=n) > 0
+
+
+def _duplicate_pids(part: Part) -> np.ndarray:
+    """True for the second and later playlists that reuse a pid."""
+    return part.playlists["pid"].duplicated().to_numpy()
+
+
+class _Inline:
+    """A stand-in for a process pool that maps in this process."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    map = staticmethod(map)
+
+
+def _read_slice(path: Path, lenient: bool) -> Part | None:
+    """One slice file as a Part (None when lenient and the file is not JSON)."""
+    try:
+        doc = _parse(path)
+    except MPDInputError as err:
+        if not lenient:
+            raise
+        warnings.warn(f"skipped {err}")
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("playlists"), list):
+        raise MPDInputError("expected an object with a 'playlists' list", file=path, field="playlists")
+    return _part(path, doc["playlists"], PLAYLIST_FIELDS, {"description"}, lenient)
+
+
+def read_slices(mpd_dir: str | Path, lenient: bool = False, progress: bool = True) -> Part:
+    """Every playlist of an MPD directory, checked against the dataset's per-playlist rules."""
+    files = slice_files(mpd_dir)
+    workers = min(len(files), os.cpu_count() or 1, 4)
+    read = partial(_read_slice, lenient=lenient)
+    with (ProcessPoolExecutor(workers) if workers > 1 else _Inline()) as pool:
+        parts = list(tqdm(pool.map(read, files), total=len(files), desc="reading slices",
+                          disable=not progress, unit="slice"))
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        raise MPDInputError("no readable slice", file=mpd_dir)
+    part = _concat(parts)
+    pl, n = part.playlists, len(part.playlists)
+    rows = part.entries["row"].to_numpy()
+    checks = {
+        "pid": _duplicate_pids(part),
+        "num_tracks": pl["num_tracks"].to_numpy() != pl["n_entries"].to_numpy(),
+        "tracks.pos": _pos_in_order(part),
+        "num_albums": pl["num_albums"].to_numpy() != _nunique_per_row(rows, part.entries["album_uri"], n),
+        "num_artists": pl["num_artists"].to_numpy() != _nunique_per_row(rows, part.entries["artist_uri"], n),
+        "duration_ms": pl["duration_ms"].to_numpy()
+        != np.bincount(rows, part.entries["duration_ms"].to_numpy(), minlength=n).astype(np.int64),
+    }
+    return _report_skipped(_group_checks(part, checks, lenient), mpd_dir)
+
+
+def read_challenge(path: str | Path, lenient: bool = False) -> Part:
+    """The playlists of a challenge set, checked (sample and holdout counts, pids, positions)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such challenge set")
+    doc = _parse(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("playlists"), list):
+        raise MPDInputError("expected an object with a 'playlists' list", file=path, field="playlists")
+    part = _part(path, doc["playlists"], CHALLENGE_FIELDS, {"name"}, lenient)
+    pl = part.playlists
+    rows = part.entries["row"].to_numpy()
+    pos = part.entries["pos"].to_numpy()
+    prev_ok = np.ones(len(pos), bool)
+    prev_ok[1:] = (rows[1:] != rows[:-1]) | (pos[1:] > pos[:-1])  # random seeds keep gaps
+    checks = {
+        "pid": _duplicate_pids(part),
+        "num_samples": pl["num_samples"].to_numpy() != pl["n_entries"].to_numpy(),
+        "num_holdouts": pl["num_holdouts"].to_numpy() != pl["num_tracks"].to_numpy() - pl["num_samples"].to_numpy(),
+        "tracks.pos": np.bincount(rows[~prev_ok], minlength=len(pl)) > 0,
+    }
+    return _report_skipped(_group_checks(part, checks, lenient), path)
+
+
+def _report_skipped(part: Part, source: str | Path) -> Part:
+    """Warn once, naming the source, when the lenient reader dropped playlists."""
+    if part.skipped:
+        warnings.warn(f"{source}: skipped {part.skipped} malformed playlist(s)")
+    return part
+
+
+@dataclass
+class Dataset:
+    """Training and challenge playlists in the write-up's one-row-per-entry form."""
+
+    entries: pd.DataFrame  # pid (dense row), pos, track_index, trackid, artist_name, track_name, num_holdouts
+    tracks: pd.DataFrame  # indexed by track_index: track_uri, track_name, artist_name, artist_uri, album_...
+    playlists: pd.DataFrame  # indexed by dense pid: mpd_pid, name, num_tracks, num_samples, num_holdouts, is_challenge
+    skipped: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def n_playlists(self) -> int:
+        """Number of playlists (rows of the utility matrix)."""
+        return len(self.playlists)
+
+    @property
+    def n_tracks(self) -> int:
+        """Number of distinct tracks (columns of the utility matrix)."""
+        return len(self.tracks)
+
+    @property
+    def challenge_rows(self) -> np.ndarray:
+        """Dense pids of the challenge playlists, in challenge-set order."""
+        return np.flatnonzero(self.playlists["is_challenge"].to_numpy())
+
+
+def load(mpd_dir: str | Path, challenge_path: str | Path | None = None, truth_path: str | Path | None = None,
+         lenient: bool = False, progress: bool = True) -> Dataset:
+    """Slices (less the playlists a challenge build held out) plus a challenge set, indexed."""
+    train = read_slices(mpd_dir, lenient=lenient, progress=progress)
+    if truth_path is not None:
+        held_out = _held_out_source_pids(truth_path)
+        train = _drop_rows(train, train.playlists["pid"].isin(held_out).to_numpy())
+        train.skipped -= len(held_out)
+    parts = [train]
+    if challenge_path is not None:
+        parts.append(read_challenge(challenge_path, lenient=lenient))
+    return index(parts, skipped=sum(p.skipped for p in parts))
+
+
+def _held_out_source_pids(truth_path: str | Path) -> np.ndarray:
+    """The MPD pids that a challenge build took out of the training data."""
+    doc = _parse(Path(truth_path))
+    try:
+        return np.array([p["source_pid"] for p in doc["playlists"]], dtype=np.int64)
+    except (KeyError, TypeError) as err:
+        raise MPDInputError("expected playlists with a 'source_pid'", file=truth_path, field="source_pid") from err
+
+
+def index(parts: list[Part], skipped: int = 0) -> Dataset:
+    """Number playlists densely (training first, then challenge) and tracks by sorted URI."""
+    is_challenge = [np.full(len(p.playlists), "num_holdouts" in p.playlists) for p in parts]
+    playlists = pd.concat([p.playlists for p in parts], ignore_index=True)
+    offsets = np.cumsum([0] + [len(p.playlists) for p in parts[:-1]])
+    entries = pd.concat([p.entries.assign(row=p.entries["row"].to_numpy() + off)
+                         for p, off in zip(parts, offsets)], ignore_index=True)
+    uris = pd.Categorical(entries["track_uri"])
+    track_index = uris.codes.astype(np.int32)
+    first = np.unique(track_index, return_index=True)[1]
+    tracks = entries.iloc[first][["track_uri", "track_name", "artist_name", "artist_uri", "album_name",
+                                  "album_uri", "duration_ms"]].reset_index(drop=True)
+    tracks.index.name = "track_index"
+    rows = entries["row"].to_numpy()
+    holdouts = playlists.get("num_holdouts", pd.Series(np.nan, index=playlists.index)).to_numpy(float)
+    frame = pd.DataFrame({
+        "trackid": entries["track_uri"], "artist_name": entries["artist_name"],
+        "track_name": entries["track_name"], "pid": rows.astype(np.int32),
+        "num_holdouts": holdouts[rows], "track_index": track_index, "pos": entries["pos"].to_numpy(np.int32)})
+    n_samples = playlists["n_entries"].to_numpy()
+    table = pd.DataFrame({
+        "mpd_pid": playlists["pid"].to_numpy(np.int64),
+        "name": playlists["name"],
+        "num_tracks": playlists["num_tracks"].to_numpy(np.int64),
+        "num_samples": n_samples,
+        "num_holdouts": np.nan_to_num(holdouts, nan=0).astype(np.int64),
+        "is_challenge": np.concatenate(is_challenge),
+    })
+    table.index.name = "pid"
+    return Dataset(frame, tracks, table, skipped=skipped)
+
+
+def add_cli(subparsers) -> None:
+    """``check``: read a directory strictly and report the first problem or a summary."""
+    p = subparsers.add_parser("check", help="check MPD slices (and a challenge set) against the dataset's rules",
+                              description="Read MPD slices strictly; exit 2 naming file, pid and field on the first problem.")
+    p.add_argument("mpd_dir")
+    p.add_argument("--challenge", help="a challenge_set.json to check as well")
+    p.add_argument("--lenient", action="store_true", help="skip malformed playlists and say how many")
+    p.set_defaults(func=_check_cli)
+
+
+def _check_cli(args) -> int:
+    """Run ``check`` and print what was read."""
+    from mpd_helpers.checker import check_rules
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        part = read_slices(args.mpd_dir, lenient=args.lenient)
+        problems = check_rules(part)
+        n_challenge = None
+        if args.challenge:
+            n_challenge = len(read_challenge(args.challenge, lenient=args.lenient).playlists)
+    for w in caught:
+        print(f"warning: {w.message}")
+    for problem in problems[:50]:
+        print(problem)
+    print(f"{len(part.playlists)} playlists, {len(part.entries)} entries read"
+          + (f", {n_challenge} challenge playlists" if n_challenge is not None else "")
+          + f"; {part.skipped} skipped; {len(problems)} rule violation(s)")
+    return 1 if problems else 0

@@ -1,0 +1,374 @@
+"""A generator of MPD-format slices: the embedded synthetic Million Playlist Dataset.
+
+The generated files have the MPD's exact schema and pass every per-playlist rule of the
+dataset's checker. Their statistics are calibrated against the full MPD's (playlist
+lengths, followers, edits, modification dates, titles) and they carry the structure a
+recommender learns from: genres hold scenes, scenes hold artists, artists hold albums,
+albums hold tracks; track popularity is long-tailed; a playlist mixes a few scenes, its
+title follows its main genre, and its tracks come in runs of one album or artist whose
+theme drifts from the first track to the last, so that "first N" and "random N" seeds
+differ as they do in the real data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import orjson
+from tqdm.auto import tqdm
+
+SLICE_SIZE = 1000
+BASE62 = np.array(list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
+CUTOFF = int(dt.datetime(2017, 11, 1, tzinfo=dt.timezone.utc).timestamp())
+DAY = 86_400
+
+# Genres with their title vocabulary; the first titles are the MPD's most frequent ones.
+# Weights are the genre's share of playlists (roughly the MPD's top-title counts).
+GENRES: dict[str, tuple[float, tuple[str, ...]]] = {
+    "country": (10.0, ("country", "Country", "country music", "COUNTRY", "country 🤠", "Country Jams", "coutry")),
+    "chill": (10.0, ("chill", "Chill", "chill vibes", "chillin", "CHILL", "chill 🌴", "chil")),
+    "rap": (8.5, ("rap", "Rap", "RAP", "rap 🔥", "hip hop", "Rap Caviar", "rapp")),
+    "workout": (8.5, ("workout", "Workout", "gym", "WORKOUT", "workout 💪", "Gym Playlist", "work out")),
+    "oldies": (8.1, ("oldies", "Oldies", "oldies but goodies", "OLDIES", "classics", "olides")),
+    "christmas": (8.0, ("christmas", "Christmas", "Christmas Music", "CHRISTMAS", "christmas 🎄", "xmas")),
+    "rock": (6.8, ("rock", "Rock", "classic rock", "ROCK", "rock 🤘", "Classic Rock", "rok")),
+    "party": (6.2, ("party", "Party", "party 🎉", "PARTY", "party mix", "partyy")),
+    "throwback": (10.0, ("throwback", "Throwbacks", "throwbacks", "THROWBACK", "throwback 🙌", "throwbak")),
+    "worship": (5.1, ("worship", "Worship", "praise", "WORSHIP", "worship 🙏", "Praise & Worship")),
+    "summer": (4.9, ("summer", "Summer", "summer 2017", "SUMMER", "summer ☀️", "sumer")),
+    "feels": (4.6, ("feels", "Feels", "sad", "FEELS", "feels 💔", "sad songs")),
+    "disney": (4.2, ("disney", "Disney", "DISNEY", "disney ✨", "Disney Songs", "disny")),
+    "sleep": (3.5, ("sleep", "Sleep", "SLEEP", "sleep 😴", "sleepy", "slep")),
+    "edm": (3.4, ("edm", "EDM", "dance", "Dance", "edm 🎧", "electronic")),
+    "indie": (3.2, ("indie", "Indie", "INDIE", "indie 🌙", "alternative", "indi")),
+    "latin": (2.8, ("latin", "Latin", "reggaeton", "LATIN", "latin 💃", "Reggaeton")),
+    "rnb": (2.8, ("r&b", "R&B", "rnb", "RnB", "r&b 💜", "slow jams")),
+    "pop": (4.0, ("pop", "Pop", "POP", "pop ✨", "Top Hits", "popp")),
+    "jazz": (1.5, ("jazz", "Jazz", "JAZZ", "jazz 🎷", "smooth jazz", "jaz")),
+    "metal": (1.5, ("metal", "Metal", "METAL", "metal 🤘", "heavy metal", "metl")),
+    "classical": (1.2, ("classical", "Classical", "piano", "CLASSICAL", "study", "classicl")),
+    "road trip": (2.5, ("road trip", "Road Trip", "roadtrip", "ROAD TRIP", "road trip 🚗", "road tirp")),
+    "love": (2.0, ("love", "Love", "love songs", "LOVE", "love ❤️", "luv")),
+}
+# Titles that say little about the content; a share of playlists of any genre uses them.
+GENERIC_TITLES = ("jams", "Jams", "new", "New", "music", "Music", "vibes", "Vibes", "lit", "Lit 🔥",
+                  "my playlist", "good songs", "favorites", "Favs", "songs", "random", "mix", "car")
+WORDS = ("love", "night", "heart", "fire", "summer", "dream", "road", "light", "river", "gold",
+         "home", "wild", "blue", "dance", "rain", "girl", "baby", "time", "sky", "city", "soul",
+         "moon", "young", "forever", "stars", "money", "gone", "sweet", "fade", "holy", "lost",
+         "alive", "ocean", "storm", "fever", "glow", "echo", "paper", "ghost", "shadow", "honey")
+SYLLABLES = ("ka", "ri", "mo", "la", "ven", "to", "sa", "bel", "dor", "mi", "na", "zo", "lu", "ter",
+             "an", "el", "jo", "ray", "son", "ky", "da", "vi", "ro", "nel", "ta", "gra", "fin", "le")
+DESCRIPTIONS = ("songs for the drive", "my favorites", "good vibes only", "for the gym",
+                "on repeat", "late nights", "sunday morning", "turn it up")
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """The generator's knobs; the defaults are calibrated against the MPD's statistics."""
+
+    scenes_per_genre: int = 12
+    artists_per_genre: int = 1500
+    tracks_per_playlist_in_catalogue: float = 27.0  # catalogue size per generated playlist
+    artist_zipf: float = 1.05  # artist popularity within a genre
+    track_zipf: float = 0.9  # track popularity within an artist
+    scene_share: float = 0.6  # share of picks drawn from the playlist's own scenes
+    run_prob: float = 0.35  # chance that a pick starts a run of one album
+    generic_title_share: float = 0.12
+    personal_title_share: float = 0.12
+    description_share: float = 0.019
+    collaborative_share: float = 0.023
+    length_median: float = 52.0
+    length_sigma: float = 0.85
+
+
+def slice_name(first: int) -> str:
+    """The MPD's file name of the slice that starts at ``first``."""
+    return f"mpd.slice.{first}-{first + SLICE_SIZE - 1}.json"
+
+
+def random_uris(rng: np.random.Generator, kind: str, n: int) -> np.ndarray:
+    """``n`` distinct Spotify URIs of one kind with 22 base-62 characters."""
+    chars = BASE62[rng.integers(0, 62, size=(n, 22))]
+    ids = chars.view(f"<U22").ravel()
+    if len(np.unique(ids)) != n:  # astronomically rare; keep the contract anyway
+        return random_uris(rng, kind, n)
+    return np.char.add(f"spotify:{kind}:", ids)
+
+
+def _word(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` made-up capitalised words of two or three syllables."""
+    pool = np.array(SYLLABLES)
+    out = np.char.add(pool[rng.integers(0, len(pool), n)], pool[rng.integers(0, len(pool), n)])
+    third = rng.random(n) < 0.5
+    out[third] = np.char.add(out[third], pool[rng.integers(0, len(pool), third.sum())])
+    return np.char.capitalize(out)
+
+
+def _names(rng: np.random.Generator, n: int, words: int) -> np.ndarray:
+    """``n`` title-cased names of ``words`` random words."""
+    pool = np.array([w.title() for w in WORDS])
+    out = pool[rng.integers(0, len(pool), n)]
+    for _ in range(words - 1):
+        out = np.char.add(np.char.add(out, " "), pool[rng.integers(0, len(pool), n)])
+    return out
+
+
+class Catalogue:
+    """Genres -> scenes -> artists -> albums -> tracks, with long-tailed popularity."""
+
+    def __init__(self, rng: np.random.Generator, n_playlists: int, cfg: SynthConfig):
+        self.genres = list(GENRES)
+        n_genres = len(self.genres)
+        n_tracks_target = int(cfg.tracks_per_playlist_in_catalogue * max(n_playlists, 1000))
+        n_artists = cfg.artists_per_genre * n_genres
+        # Albums per artist and tracks per album; trimmed so the catalogue has the target size.
+        albums_per_artist = 1 + rng.poisson(1.5, n_artists)
+        n_albums = int(albums_per_artist.sum())
+        tracks_per_album = np.clip(rng.poisson(9, n_albums), 2, 25)
+        scale = n_tracks_target / tracks_per_album.sum()
+        tracks_per_album = np.maximum(2, np.round(tracks_per_album * scale)).astype(int)
+        self.artist_genre = np.repeat(np.arange(n_genres), cfg.artists_per_genre)
+        self.artist_scene = rng.integers(0, cfg.scenes_per_genre, n_artists)
+        # Artist popularity: Zipf within each genre, in a random order.
+        rank = np.tile(np.arange(1, cfg.artists_per_genre + 1), n_genres)
+        self.artist_weight = rank ** -cfg.artist_zipf
+        self.album_artist = np.repeat(np.arange(n_artists), albums_per_artist)
+        self.track_album = np.repeat(np.arange(n_albums), tracks_per_album)
+        self.track_artist = self.album_artist[self.track_album]
+        n_tracks = len(self.track_album)
+        # Tracks of one artist are contiguous; their popularity falls with a per-artist rank.
+        artist_start = np.searchsorted(self.track_artist, np.arange(n_artists))
+        self.artist_start = artist_start
+        self.artist_ntracks = np.diff(np.append(artist_start, n_tracks))
+        album_start = np.searchsorted(self.track_album, np.arange(n_albums))
+        self.album_start, self.album_ntracks = album_start, tracks_per_album
+        within = np.arange(n_tracks) - artist_start[self.track_artist]
+        hit_rank = rng.permutation(n_tracks)  # shuffle ranks within each artist below
+        order = np.lexsort((hit_rank, self.track_artist))
+        within_rank = np.empty(n_tracks, int)
+        within_rank[order] = within
+        self.track_weight = (1 + within_rank) ** -cfg.track_zipf
+        # Per-artist cumulative weights, for vectorised sampling of a track given an artist.
+        self.track_cum = _segment_cumsum(self.track_weight, artist_start)
+        self.artist_uri = random_uris(rng, "artist", n_artists)
+        self.album_uri = random_uris(rng, "album", n_albums)
+        self.track_uri = random_uris(rng, "track", n_tracks)
+        self.artist_name = np.char.add(np.char.add(_word(rng, n_artists), " "), _word(rng, n_artists))
+        self.album_name = _names(rng, n_albums, 2)
+        self.track_name = _names(rng, n_tracks, 3)
+        self.track_ms = np.clip(rng.normal(215_000, 55_000, n_tracks), 30_000, 900_000).astype(np.int64)
+        # Per genre and scene: the artists to draw from, with cumulative weights.
+        key = self.artist_genre * cfg.scenes_per_genre + self.artist_scene
+        self.scene_order = np.argsort(key, kind="stable")
+        self.scene_start = np.searchsorted(key[self.scene_order], np.arange(n_genres * cfg.scenes_per_genre + 1))
+        self.scene_cum = _segment_cumsum(self.artist_weight[self.scene_order], self.scene_start[:-1])
+        self.genre_cum = _segment_cumsum(self.artist_weight, np.arange(n_genres) * cfg.artists_per_genre)
+        self.cfg = cfg
+
+    def sample_artists(self, rng: np.random.Generator, genres: np.ndarray, scenes: np.ndarray) -> np.ndarray:
+        """One artist per pick: from the pick's scene, or from its whole genre."""
+        cfg = self.cfg
+        from_scene = rng.random(len(genres)) < cfg.scene_share
+        out = np.empty(len(genres), int)
+        g = genres[~from_scene]
+        out[~from_scene] = _draw(rng, self.genre_cum, g * cfg.artists_per_genre,
+                                 np.full(len(g), cfg.artists_per_genre))
+        sc = genres[from_scene] * cfg.scenes_per_genre + scenes[from_scene]
+        start, stop = self.scene_start[sc], self.scene_start[sc + 1]
+        out[from_scene] = self.scene_order[_draw(rng, self.scene_cum, start, stop - start)]
+        return out
+
+    def sample_tracks(self, rng: np.random.Generator, artists: np.ndarray) -> np.ndarray:
+        """One track per artist, by the artist's hit ranking."""
+        return _draw(rng, self.track_cum, self.artist_start[artists], self.artist_ntracks[artists])
+
+
+def _segment_cumsum(weights: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Cumulative sums of ``weights`` that restart at each of ``starts``."""
+    total = np.cumsum(weights)
+    before = np.concatenate([[0.0], total])[starts]
+    seg = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(weights))))
+    return total - before[seg]
+
+
+def _draw(rng: np.random.Generator, cum: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Vectorised weighted draws: one index from each segment ``cum[start:start+length]``."""
+    if len(start) == 0:
+        return np.empty(0, int)
+    total = cum[start + length - 1]
+    u = rng.random(len(start)) * total
+    # Binary search inside each segment at once.
+    lo, hi = start.copy(), start + length - 1
+    while True:
+        active = lo < hi
+        if not active.any():
+            return lo
+        mid = (lo + hi) // 2
+        go_right = active & (cum[mid] <= u)
+        lo = np.where(go_right, mid + 1, lo)
+        hi = np.where(active & ~go_right, mid, hi)
+
+
+def playlist_lengths(rng: np.random.Generator, n: int, cfg: SynthConfig) -> np.ndarray:
+    """Lengths with the MPD's shape: mode near 20, mean near 66, within 5..250."""
+    out = np.exp(rng.normal(np.log(cfg.length_median), cfg.length_sigma, n))
+    bad = (out < 5) | (out > 250)
+    while bad.any():
+        out[bad] = np.exp(rng.normal(np.log(cfg.length_median), cfg.length_sigma, bad.sum()))
+        bad = (out < 5) | (out > 250)
+    return np.round(out).astype(int)
+
+
+def _playlist_tracks(rng: np.random.Generator, cat: Catalogue, length: int) -> np.ndarray:
+    """The ordered, unique track ids of one playlist."""
+    cfg = cat.cfg
+    n_genres = len(cat.genres)
+    k = rng.choice([1, 2, 3], p=[0.5, 0.33, 0.17])
+    genres = rng.choice(n_genres, size=k, replace=False, p=GENRE_P)
+    scenes = rng.integers(0, cfg.scenes_per_genre, k)
+    start_mix = rng.dirichlet(np.ones(k) * 2)
+    start_mix[0] += 1.0  # the first genre leads, and gives the title
+    start_mix /= start_mix.sum()
+    end_mix = rng.dirichlet(np.ones(k) * 2)
+    picks = int(length * 1.6) + 6
+    t = np.linspace(0, 1, picks)[:, None]
+    mix = (1 - t) * start_mix + t * end_mix
+    which = (rng.random((picks, 1)) > np.cumsum(mix, axis=1)).sum(axis=1)
+    which = np.minimum(which, k - 1)
+    artists = cat.sample_artists(rng, genres[which], scenes[which])
+    tracks = cat.sample_tracks(rng, artists)
+    # Some picks start a run through one album, in album order.
+    run = rng.random(picks) < cfg.run_prob
+    album = cat.track_album[tracks[run]]
+    n_album = cat.album_ntracks[album]
+    run_len = np.minimum(rng.integers(2, 7, run.sum()), n_album)
+    offs = rng.integers(0, n_album - run_len + 1)
+    starts, lens = tracks.copy(), np.ones(picks, int)
+    starts[run], lens[run] = cat.album_start[album] + offs, run_len
+    tracks = np.repeat(starts, lens) + _ranges(lens)
+    _, first = np.unique(tracks, return_index=True)
+    tracks = tracks[np.sort(first)][:length]
+    return tracks
+
+
+def _ranges(lengths: np.ndarray) -> np.ndarray:
+    """``0..n-1`` for each n in ``lengths``, concatenated."""
+    ends = np.cumsum(lengths)
+    return np.arange(ends[-1]) - np.repeat(ends - lengths, lengths)
+
+
+GENRE_P = np.array([w for w, _ in GENRES.values()]) / sum(w for w, _ in GENRES.values())
+
+
+def _valid(cat: Catalogue, tracks: np.ndarray, length: int) -> bool:
+    """The checker's per-playlist rules that depend on the track list."""
+    return (len(tracks) == length and len(np.unique(cat.track_artist[tracks])) >= 3
+            and len(np.unique(cat.track_album[tracks])) >= 2)
+
+
+def _title(rng: np.random.Generator, genre: str, cfg: SynthConfig) -> str:
+    """A title for a playlist led by ``genre``, with the MPD's case, emoji and spelling noise."""
+    u = rng.random()
+    if u < cfg.generic_title_share:
+        return str(rng.choice(GENERIC_TITLES))
+    if u < cfg.generic_title_share + cfg.personal_title_share:  # one-off titles: names, dates, moods
+        words = rng.choice(WORDS, size=rng.integers(1, 3)).tolist()
+        extra = [str(rng.integers(2010, 2018))] if rng.random() < 0.2 else []
+        extra += [genre] if rng.random() < 0.4 else []
+        title = " ".join(words + extra)
+        return title.title() if rng.random() < 0.4 else title
+    titles = GENRES[genre][1]
+    weights = 0.55 ** np.arange(len(titles))  # the plain form dominates, variants taper off
+    return titles[rng.choice(len(titles), p=weights / weights.sum())]
+
+
+def generate_playlists(n_playlists: int, seed: int = 0, cfg: SynthConfig = SynthConfig(),
+                       progress: bool = True) -> list[dict]:
+    """``n_playlists`` MPD playlists (pids 0..n-1) as dictionaries in the MPD's schema."""
+    rng = np.random.default_rng(seed)
+    cat = Catalogue(rng, n_playlists, cfg)
+    lengths = playlist_lengths(rng, n_playlists, cfg)
+    followers = np.minimum(rng.zipf(2.6, n_playlists), 50_000)
+    # Most playlists were edited shortly before the snapshot; the rest spread over years.
+    recent = rng.random(n_playlists) < 0.3
+    days_back = np.where(recent, rng.exponential(25, n_playlists), rng.exponential(420, n_playlists))
+    days_back = np.minimum(days_back, 365 * 7.5).astype(int)
+    modified = (CUTOFF // DAY - 1 - days_back) * DAY
+    playlists = []
+    for pid in tqdm(range(n_playlists), desc="playlists", disable=not progress, mininterval=1):
+        length = int(lengths[pid])
+        tracks = _playlist_tracks(rng, cat, length)
+        while not _valid(cat, tracks, length):
+            tracks = _playlist_tracks(rng, cat, length)
+        lead = cat.genres[int(np.bincount(cat.artist_genre[cat.track_artist[tracks[:10]]]).argmax())]
+        edits = 1 if rng.random() < 0.03 else 2 + int(rng.geometric(1 / (3 + length / 8)) - 1)
+        pl = {
+            "name": _title(rng, lead, cfg),
+            "collaborative": "true" if rng.random() < cfg.collaborative_share else "false",
+            "pid": pid,
+            "modified_at": int(modified[pid]),
+            "num_tracks": length,
+            "num_albums": int(len(np.unique(cat.track_album[tracks]))),
+            "num_followers": int(followers[pid]),
+            "tracks": _track_dicts(cat, tracks),
+            "num_edits": min(edits, length),
+            "duration_ms": int(cat.track_ms[tracks].sum()),
+            "num_artists": int(len(np.unique(cat.track_artist[tracks]))),
+        }
+        if rng.random() < cfg.description_share:
+            pl["description"] = str(rng.choice(DESCRIPTIONS))
+        playlists.append(pl)
+    return playlists
+
+
+def _track_dicts(cat: Catalogue, tracks: np.ndarray) -> list[dict]:
+    """The MPD's track records of one playlist, in order."""
+    art, alb = cat.track_artist[tracks], cat.track_album[tracks]
+    return [
+        {"pos": i, "artist_name": a_name, "track_uri": t_uri, "artist_uri": a_uri,
+         "track_name": t_name, "album_uri": al_uri, "duration_ms": ms, "album_name": al_name}
+        for i, (a_name, t_uri, a_uri, t_name, al_uri, ms, al_name) in enumerate(zip(
+            cat.artist_name[art].tolist(), cat.track_uri[tracks].tolist(), cat.artist_uri[art].tolist(),
+            cat.track_name[tracks].tolist(), cat.album_uri[alb].tolist(), cat.track_ms[tracks].tolist(),
+            cat.album_name[alb].tolist()))
+    ]
+
+
+def write_json(path: Path, obj: object) -> None:
+    """Write ``obj`` as indented JSON through a temporary file renamed into place."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(orjson.dumps(obj, option=orjson.OPT_INDENT_2))
+    os.replace(tmp, path)
+
+
+def generate(out_dir: str | Path, n_slices: int = 10, seed: int = 0, cfg: SynthConfig = SynthConfig(),
+             progress: bool = True) -> list[Path]:
+    """Write ``n_slices`` slice files of 1,000 playlists each into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    playlists = generate_playlists(n_slices * SLICE_SIZE, seed=seed, cfg=cfg, progress=progress)
+    stamp = dt.datetime(2017, 12, 3, 8, 41, 42, 57563).isoformat(sep=" ")
+    paths = []
+    for i in tqdm(range(n_slices), desc="slices", disable=not progress):
+        first = i * SLICE_SIZE
+        body = {"info": {"generated_on": stamp, "slice": f"{first}-{first + SLICE_SIZE - 1}", "version": "v1"},
+                "playlists": playlists[first:first + SLICE_SIZE]}
+        path = out / slice_name(first)
+        write_json(path, body)
+        paths.append(path)
+    return paths
+
+
+def add_cli(subparsers) -> None:
+    """``synth``: write synthetic slices."""
+    p = subparsers.add_parser("synth", help="write synthetic MPD slices",
+                              description="Write MPD-format slices of synthetic playlists.")
+    p.add_argument("out_dir", help="directory to write mpd.slice.*.json into")
+    p.add_argument("--slices", type=int, default=10, help="number of 1,000-playlist slices (default 10)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=lambda a: (generate(a.out_dir, a.slices, a.seed), 0)[1])
