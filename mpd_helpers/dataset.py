@@ -142,7 +142,7 @@ def _part(path: Path, records: list, fields: dict, optional: set[str], lenient: 
         if name in fields:
             continue
         playlists[name] = pd.Series([r.get(name) for r in records], dtype="str")
-    playlists["file"] = path.name
+    playlists["file"] = str(path)
     lengths = np.fromiter((len(r["tracks"]) for r in records), np.int64, len(records))
     entries = pa.table(tr_cols).to_pandas()
     entries.insert(0, "row", np.repeat(np.arange(len(records)), lengths))

@@ -29,9 +29,12 @@ import csv
 import gzip
 import io
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from mpd_helpers.errors import MPDInputError
 
@@ -54,69 +57,222 @@ def discounts(variant: str, n: int = MAX_RECOMMENDATIONS) -> np.ndarray:
     raise ValueError(f"unknown NDCG variant {variant!r}; expected one of {', '.join(NDCG_VARIANTS)}")
 
 
-def _ranked(recommendations: pd.DataFrame, pid_codes: pd.Index) -> pd.DataFrame:
-    """Recommendations cut to 500 per playlist, de-duplicated, with dense pid codes and 0-based ranks."""
-    rec = pd.DataFrame({
-        "pid": pd.to_numeric(recommendations["pid"]).to_numpy(np.int64),
-        "track_uri": recommendations["track_uri"].to_numpy(),
-    })
-    rec["code"] = pid_codes.get_indexer(rec["pid"])
-    rec = rec[rec["code"] >= 0]
-    rec = rec[rec.groupby("code", sort=False).cumcount().to_numpy() < MAX_RECOMMENDATIONS]
-    rec = rec.drop_duplicates(["code", "track_uri"], keep="first")
-    rec["rank"] = rec.groupby("code", sort=False).cumcount().to_numpy()
-    return rec
+_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+_URI_WIDTH = 36  # bytes in "spotify:track:" + 22 base-62 characters (artist URIs are 37)
 
 
-def _pair_keys(codes: np.ndarray, values: pd.Series, vocabulary: pd.Index) -> np.ndarray:
-    """One int64 key per (playlist code, value) pair; -1 where the value is missing or unknown."""
-    value_codes = vocabulary.get_indexer(values)
-    keys = codes.astype(np.int64) * (len(vocabulary) + 1) + value_codes
-    return np.where(value_codes >= 0, keys, -1)
+def _avalanche(keys: np.ndarray) -> np.ndarray:
+    """Spread every input bit over all 64 output bits (the splitmix64 finaliser)."""
+    keys = keys ^ (keys >> 30)
+    keys *= _MIX[1]
+    keys ^= keys >> 27
+    keys *= _MIX[2]
+    return keys ^ (keys >> 31)
 
 
-def _artist_credit(top: pd.DataFrame, truth: pd.DataFrame, pid_codes: pd.Index,
+def _fixed_width_hashes(chunk: pa.Array, width: int) -> np.ndarray:
+    """64-bit hashes of an arrow string array whose values all have `width` bytes, read in place."""
+    offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    start = int(np.frombuffer(chunk.buffers()[1], dtype=offset_type)[chunk.offset])
+    data, n = chunk.buffers()[2], len(chunk)
+    keys = np.full(n, width, dtype=np.uint64)
+    for at in sorted({*range(0, width - 7, 8), width - 8}):
+        word = np.ndarray((n,), dtype="<u8", buffer=data, offset=start + at, strides=(width,))
+        keys ^= word
+        keys *= _MIX[0]
+        keys ^= keys >> 29
+    return _avalanche(keys)
+
+
+def _chunk_hashes(chunk: pa.Array) -> np.ndarray:
+    """64-bit hashes of one arrow string array; equal strings always get equal hashes."""
+    if len(chunk) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    lengths = pc.binary_length(chunk).to_numpy(zero_copy_only=False)
+    fixed = np.nan_to_num(lengths, nan=-1) == _URI_WIDTH
+    if fixed.all() and chunk.null_count == 0:
+        return _fixed_width_hashes(chunk, _URI_WIDTH)
+    keys = np.empty(len(chunk), dtype=np.uint64)
+    if fixed.any():
+        keys[fixed] = _fixed_width_hashes(pc.filter(chunk, pa.array(fixed)), _URI_WIDTH)
+    others = np.asarray(chunk.filter(pa.array(~fixed)).to_pylist(), dtype=object)
+    keys[~fixed] = pd.util.hash_array(others, categorize=False)
+    return keys
+
+
+def uri_hashes(values: pd.Series | np.ndarray) -> np.ndarray:
+    """A 64-bit hash per string (equal strings, equal hashes), fast for 36-byte track URIs."""
+    array = pa.array(values, from_pandas=True)
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    chunks = [c if pa.types.is_string(c.type) or pa.types.is_large_string(c.type)
+              else pc.cast(c, pa.large_string()) for c in chunks]
+    if not chunks:
+        return np.zeros(0, dtype=np.uint64)
+    return np.concatenate([_chunk_hashes(c) for c in chunks])
+
+
+def _pair_keys(codes: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+    """A 64-bit key per (playlist code, string hash) pair."""
+    return _avalanche(hashes ^ (codes.astype(np.uint64) * _MIX[0]))
+
+
+def _first_occurrences(keys: np.ndarray, identity: Callable[[np.ndarray], pd.DataFrame]) -> np.ndarray:
+    """True for rows not exactly repeating an earlier row; `identity(rows)` gives the exact values."""
+    keep = np.ones(len(keys), dtype=bool)
+    ordered = np.sort(keys)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    if len(repeated):
+        rows = np.flatnonzero(np.isin(keys, repeated))
+        keep[rows[identity(rows).duplicated(keep="first").to_numpy()]] = False
+    return keep
+
+
+def _maybe_in(keys: np.ndarray, reference: np.ndarray, bits: int = 24) -> np.ndarray:
+    """A quick filter: False only where a key is certainly not among the reference keys."""
+    words = np.zeros(1 << (bits - 6), dtype=np.uint64)
+    np.bitwise_or.at(words, (reference >> (64 - bits + 6)).astype(np.intp),
+                     np.uint64(1) << ((reference >> (64 - bits)) & np.uint64(63)))
+    found = words[(keys >> (64 - bits + 6)).astype(np.intp)] >> ((keys >> (64 - bits)) & np.uint64(63))
+    return (found & np.uint64(1)).astype(bool)
+
+
+def _match(keys: np.ndarray, reference: np.ndarray,
+           same: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """Per key, the row of an exactly equal reference entry (checked by `same(rows, refs)`), or -1."""
+    found = np.full(len(keys), -1, dtype=np.int64)
+    if len(keys) == 0 or len(reference) == 0:
+        return found
+    order = np.argsort(reference, kind="stable")
+    ordered = reference[order]
+    candidates = np.flatnonzero(_maybe_in(keys, ordered))
+    low = np.searchsorted(ordered, keys[candidates], side="left")
+    high = np.searchsorted(ordered, keys[candidates], side="right")
+    for step in range(int((high - low).max(initial=0))):
+        open_ = (low + step < high) & (found[candidates] < 0)
+        rows, refs = candidates[open_], order[low[open_] + step]
+        equal = np.asarray(same(rows, refs), dtype=bool)
+        found[rows[equal]] = refs[equal]
+    return found
+
+
+def _block_ranks(codes: np.ndarray) -> np.ndarray:
+    """0-based position of each row among the earlier rows with the same code."""
+    n = len(codes)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    if len(starts) == len(np.unique(codes[starts])):  # each playlist is one contiguous block
+        return np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+    return pd.Series(codes).groupby(codes, sort=False).cumcount().to_numpy()
+
+
+class _Strings:
+    """Exact string values of a column, fetched only for the rows that need them."""
+
+    def __init__(self, values: pd.Series):
+        self.values = values.reset_index(drop=True)
+
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        """The values at the given positions as an object array."""
+        return self.values.iloc[rows].to_numpy(dtype=object)
+
+
+def _deduplicated(codes: np.ndarray, hashes: np.ndarray, rows: np.ndarray,
+                  strings: _Strings) -> np.ndarray:
+    """A mask keeping the first occurrence of every (code, string) pair."""
+    return _first_occurrences(
+        _pair_keys(codes, hashes),
+        lambda sub: pd.DataFrame({"code": codes[sub], "value": strings.at(rows[sub])}))
+
+
+def _ranked(recommendations: pd.DataFrame, pid_codes: pd.Index) -> dict[str, np.ndarray]:
+    """Recommendations of the challenge playlists, cut to 500 and de-duplicated, with 0-based ranks."""
+    present = recommendations["track_uri"].notna().to_numpy()
+    rows = np.flatnonzero(present)
+    pids = pd.to_numeric(recommendations["pid"]).to_numpy()[rows].astype(np.int64)
+    codes = pid_codes.get_indexer(pids)
+    rows, codes = rows[codes >= 0], codes[codes >= 0]
+    first = _block_ranks(codes) < MAX_RECOMMENDATIONS
+    rows, codes = rows[first], codes[first]
+    strings = _Strings(recommendations["track_uri"])
+    hashes = uri_hashes(recommendations["track_uri"].iloc[rows])
+    unique = _deduplicated(codes, hashes, rows, strings)
+    if not unique.all():
+        rows, codes, hashes = rows[unique], codes[unique], hashes[unique]
+    return {"rows": rows, "codes": codes, "hashes": hashes, "ranks": _block_ranks(codes),
+            "strings": strings}
+
+
+def _held_out(truth: pd.DataFrame, pid_codes: pd.Index) -> dict[str, np.ndarray]:
+    """The distinct held-out (playlist, track) pairs with their codes and hashes."""
+    rows = np.flatnonzero(truth["track_uri"].notna().to_numpy())
+    codes = pid_codes.get_indexer(truth["pid"].to_numpy()[rows])
+    strings = _Strings(truth["track_uri"])
+    hashes = uri_hashes(truth["track_uri"].iloc[rows])
+    unique = _deduplicated(codes, hashes, rows, strings)
+    return {"rows": rows[unique], "codes": codes[unique], "hashes": hashes[unique], "strings": strings}
+
+
+def _hits(rec: dict, held: dict) -> np.ndarray:
+    """True for each recommendation that is one of its playlist's held-out tracks."""
+    def same(rows: np.ndarray, refs: np.ndarray) -> np.ndarray:
+        return (rec["codes"][rows] == held["codes"][refs]) & (
+            rec["strings"].at(rec["rows"][rows]) == held["strings"].at(held["rows"][refs]))
+
+    return _match(_pair_keys(rec["codes"], rec["hashes"]),
+                  _pair_keys(held["codes"], held["hashes"]), same) >= 0
+
+
+def _artist_credit(rec: dict, misses: np.ndarray, truth: pd.DataFrame, pid_codes: pd.Index,
                    track_artists: pd.Series, n_playlists: int) -> np.ndarray:
-    """Per playlist, how many distinct G artists the track-level misses in the first |G| bring."""
-    lookup = track_artists[~track_artists.index.duplicated(keep="first")]
-    artists = pd.Series(top["track_uri"].to_numpy()).map(lookup)
-    vocabulary = pd.Index(pd.unique(truth["artist_uri"].dropna()))
-    truth_keys = _pair_keys(pid_codes.get_indexer(truth["pid"]), truth["artist_uri"], vocabulary)
-    keys = _pair_keys(top["code"].to_numpy(), artists, vocabulary)
-    credited = np.unique(keys[(keys >= 0) & pd.Series(keys).isin(truth_keys).to_numpy()])
-    return np.bincount(credited // (len(vocabulary) + 1), minlength=n_playlists)
+    """Per playlist, how many distinct held-out artists the track-level misses in the first |G| bring."""
+    lookup = track_artists[~track_artists.index.duplicated(keep="first")].dropna()
+    lookup_uris = pd.Series(lookup.index, dtype=object)
+    miss_uris = rec["strings"].at(rec["rows"][misses])
+    matched = _match(rec["hashes"][misses], uri_hashes(lookup_uris),
+                     lambda rows, refs: miss_uris[rows] == lookup_uris.to_numpy()[refs])
+    known = matched >= 0
+    codes = rec["codes"][misses][known]
+    artists = pd.Series(lookup.to_numpy(dtype=object)[matched[known]], dtype=object)
+
+    truth = truth[truth["artist_uri"].notna()]
+    truth_codes = pid_codes.get_indexer(truth["pid"].to_numpy())
+    truth_artists = truth["artist_uri"].to_numpy(dtype=object)
+    hashes = uri_hashes(artists)
+    credited = _match(_pair_keys(codes, hashes), _pair_keys(truth_codes, uri_hashes(truth_artists)),
+                      lambda rows, refs: (codes[rows] == truth_codes[refs])
+                      & (artists.to_numpy()[rows] == truth_artists[refs])) >= 0
+    codes, artists, hashes = codes[credited], artists[credited], hashes[credited]
+    once = _first_occurrences(_pair_keys(codes, hashes), lambda sub: pd.DataFrame(
+        {"code": codes[sub], "artist": artists.to_numpy()[sub]}))
+    return np.bincount(codes[once], minlength=n_playlists)
 
 
 def evaluate(recommendations: pd.DataFrame, truth: pd.DataFrame,
              track_artists: pd.Series | None = None, ndcg: str = "rules") -> pd.DataFrame:
     """Per challenge playlist: r_precision, r_precision_artist, ndcg, clicks, n_truth and category."""
     weights = discounts(ndcg)
-    truth = truth.assign(pid=pd.to_numeric(truth["pid"]).astype(np.int64))
-    held_out = truth.drop_duplicates(["pid", "track_uri"])
-    per_pid = held_out.groupby("pid", sort=True).agg(category=("category", "first"),
-                                                     n_truth=("track_uri", "size"))
-    pid_codes = pd.Index(per_pid.index)
+    truth = truth.assign(pid=pd.to_numeric(truth["pid"]).astype(np.int64)).reset_index(drop=True)
+    categories = truth.groupby("pid", sort=True)["category"].first()
+    pid_codes = pd.Index(categories.index)
     n_playlists = len(pid_codes)
-    n_truth = per_pid["n_truth"].to_numpy(np.int64)
 
+    held = _held_out(truth, pid_codes)
+    n_truth = np.bincount(held["codes"], minlength=n_playlists)
     rec = _ranked(recommendations, pid_codes)
-    codes = rec["code"].to_numpy()
-    ranks = rec["rank"].to_numpy()
-    tracks = pd.Index(pd.unique(held_out["track_uri"]))
-    truth_keys = _pair_keys(pid_codes.get_indexer(held_out["pid"]), held_out["track_uri"], tracks)
-    rec_keys = _pair_keys(codes, rec["track_uri"], tracks)
-    hit = (rec_keys >= 0) & pd.Series(rec_keys).isin(truth_keys).to_numpy()
+    codes, ranks = rec["codes"], rec["ranks"]
+    hit = _hits(rec, held)
     in_top = ranks < n_truth[codes]
 
     top_hits = np.bincount(codes[hit & in_top], minlength=n_playlists)
-    r_precision = top_hits / n_truth
-
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r_precision = np.where(n_truth > 0, top_hits / np.maximum(n_truth, 1), 0.0)
     if track_artists is None:
         r_precision_artist = np.full(n_playlists, np.nan)
     else:
-        misses = rec.loc[in_top & ~hit, ["code", "track_uri"]]
-        credit = _artist_credit(misses, truth, pid_codes, track_artists, n_playlists)
-        r_precision_artist = (top_hits + ARTIST_CREDIT * credit) / n_truth
+        credit = _artist_credit(rec, np.flatnonzero(in_top & ~hit), truth, pid_codes,
+                                track_artists, n_playlists)
+        r_precision_artist = (top_hits + ARTIST_CREDIT * credit) / np.maximum(n_truth, 1)
 
     dcg = np.bincount(codes[hit], weights=weights[ranks[hit]], minlength=n_playlists)
     cumulative = np.concatenate([[0.0], np.cumsum(weights)])
@@ -127,14 +283,14 @@ def evaluate(recommendations: pd.DataFrame, truth: pd.DataFrame,
     idcg = cumulative[ideal_hits]
     ndcg_values = np.divide(dcg, idcg, out=np.zeros(n_playlists), where=idcg > 0)
 
-    first_hit = np.full(n_playlists, MAX_RECOMMENDATIONS * 10, dtype=np.int64)
+    first_hit = np.full(n_playlists, MAX_RECOMMENDATIONS, dtype=np.int64)
     np.minimum.at(first_hit, codes[hit], ranks[hit])
     clicks = np.where(first_hit < MAX_RECOMMENDATIONS, first_hit // 10, NO_HIT_CLICKS)
 
     return pd.DataFrame({
         "pid": pid_codes.to_numpy(),
-        "category": per_pid["category"].to_numpy(),
-        "n_truth": n_truth,
+        "category": categories.to_numpy(),
+        "n_truth": n_truth.astype(np.int64),
         "r_precision": r_precision,
         "r_precision_artist": r_precision_artist,
         "ndcg": ndcg_values,

@@ -1,0 +1,86 @@
+"""The generator writes the MPD's schema, passes the checker's rules, and is deterministic."""
+
+import filecmp
+
+import numpy as np
+import orjson
+import pytest
+
+from mpd_data import mpd_dir
+from mpd_helpers import checker, dataset, synthetic
+from mpd_helpers.dataset import PLAYLIST_FIELDS, TRACK_FIELDS
+
+
+@pytest.fixture(scope="module")
+def doc():
+    return orjson.loads((mpd_dir() / "mpd.slice.0-999.json").read_bytes())
+
+
+def test_file_names_and_info_block(doc):
+    assert sorted(p.name for p in mpd_dir().iterdir()) == ["mpd.slice.0-999.json"]
+    assert set(doc) == {"info", "playlists"}
+    assert set(doc["info"]) == {"generated_on", "slice", "version"}
+    assert doc["info"]["slice"] == "0-999"
+    assert [p["pid"] for p in doc["playlists"]] == list(range(1000))
+
+
+def test_exact_schema(doc):
+    for pl in doc["playlists"]:
+        assert set(pl) - {"description"} == set(PLAYLIST_FIELDS)
+        for name, typ in PLAYLIST_FIELDS.items():
+            assert type(pl[name]) is typ, name
+        for tr in pl["tracks"]:
+            assert set(tr) == set(TRACK_FIELDS)
+            assert all(type(tr[k]) is t for k, t in TRACK_FIELDS.items())
+
+
+def test_every_checker_rule_holds():
+    part = dataset.read_slices(mpd_dir(), progress=False)  # strict: counts, pos, durations
+    assert checker.check_rules(part) == []
+    lengths = part.playlists["num_tracks"]
+    assert lengths.between(5, 250).all()
+    assert (part.playlists["num_followers"] >= 1).all() and (part.playlists["num_edits"] > 0).all()
+
+
+def test_same_seed_same_files_other_seed_other_files(tmp_path):
+    synthetic.generate(tmp_path / "a", n_slices=1, seed=0, progress=False)
+    assert filecmp.cmp(tmp_path / "a" / "mpd.slice.0-999.json", mpd_dir() / "mpd.slice.0-999.json", shallow=False)
+    synthetic.generate(tmp_path / "b", n_slices=1, seed=1, progress=False)
+    assert not filecmp.cmp(tmp_path / "b" / "mpd.slice.0-999.json", mpd_dir() / "mpd.slice.0-999.json", shallow=False)
+
+
+def test_shape_of_the_data_follows_the_mpd(doc):
+    pls = doc["playlists"]
+    lengths = np.array([p["num_tracks"] for p in pls])
+    assert 55 <= lengths.mean() <= 78  # the MPD: 66.3
+    assert 12 <= np.median(lengths) <= 60 and lengths.max() > 150
+    ones = np.mean([p["num_followers"] == 1 for p in pls])
+    assert 0.65 <= ones <= 0.85  # the MPD: 0.754
+    assert 0.002 <= np.mean(["description" in p for p in pls]) <= 0.05
+    assert all(p["modified_at"] <= synthetic.CUTOFF and p["modified_at"] % 86_400 == 0 for p in pls)
+
+
+def test_structure_a_recommender_can_learn(doc):
+    pls = doc["playlists"]
+    same_album = np.mean([a["album_uri"] == b["album_uri"] for p in pls for a, b in zip(p["tracks"], p["tracks"][1:])])
+    assert same_album > 0.2  # runs through an album, in order
+    counts = {}
+    for p in pls:
+        for t in p["tracks"]:
+            counts[t["track_uri"]] = counts.get(t["track_uri"], 0) + 1
+    c = np.sort(np.array(list(counts.values())))[::-1]
+    assert c[0] > 20 * np.median(c)  # long-tailed popularity
+    # Playlists with the same plain title share far more artists than random pairs.
+    def artists(p):
+        return {t["artist_uri"] for t in p["tracks"]}
+    country = [artists(p) for p in pls if p["name"].lower() == "country"]
+    rap = [artists(p) for p in pls if p["name"].lower() == "rap"]
+    within = np.mean([len(a & b) > 0 for i, a in enumerate(country) for b in country[i + 1:]])
+    across = np.mean([len(a & b) > 0 for a in country for b in rap])
+    assert within > 3 * across
+
+
+def test_uris_are_22_base62_characters():
+    uris = synthetic.random_uris(np.random.default_rng(0), "track", 1000)
+    assert len(set(uris.tolist())) == 1000
+    assert all(u.startswith("spotify:track:") and len(u) == 36 and u[14:].isalnum() for u in uris.tolist())
