@@ -23,7 +23,7 @@ import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from mpd_helpers.errors import MPDInputError
 
@@ -410,3 +410,23 @@ def _check_cli(args) -> int:
           + (f", {n_challenge} challenge playlists" if n_challenge is not None else "")
           + f"; {part.skipped} skipped; {len(problems)} rule violation(s)")
     return 1 if problems else 0
+
+
+def save(ds: Dataset, folder: str | Path) -> Path:
+    """Write the three tables of ``ds`` as Parquet files into ``folder`` (each renamed into place)."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("entries", "tracks", "playlists"):
+        tmp = out / f".{name}.parquet.tmp"
+        getattr(ds, name).to_parquet(tmp)
+        os.replace(tmp, out / f"{name}.parquet")
+    return out
+
+
+def read_saved(folder: str | Path) -> Dataset:
+    """A dataset written by :func:`save`."""
+    folder = Path(folder)
+    missing = [n for n in ("entries", "tracks", "playlists") if not (folder / f"{n}.parquet").is_file()]
+    if missing:
+        raise FileNotFoundError(f"{folder}: no {', '.join(missing)}.parquet; run the representation chapter first")
+    return Dataset(*(pd.read_parquet(folder / f"{n}.parquet") for n in ("entries", "tracks", "playlists")))

@@ -29,12 +29,12 @@ def ensure(root: str | Path | None = None, n_slices: int = 10, per_category: int
     paths = Embedded(folder / "mpd", folder / "challenge" / "challenge_set.json",
                      folder / "challenge" / "challenge_truth.json")
     stamp = folder / "complete.json"
-    if stamp.is_file():
+    if stamp.is_file() and json.loads(stamp.read_text()).get("generator") == synthetic.GENERATOR_VERSION:
         return paths
     synthetic.generate(paths.mpd_dir, n_slices=n_slices, seed=seed, progress=progress)
     built = challenge.build(paths.mpd_dir, paths.challenge_path.parent, per_category=per_category,
                             seed=seed, progress=progress)
-    stamp.write_text(json.dumps({"slices": n_slices, "per_category": per_category, "seed": seed,
+    stamp.write_text(json.dumps({"generator": synthetic.GENERATOR_VERSION, "slices": n_slices, "per_category": per_category, "seed": seed,
                                  "coverage": built.coverage["mean_coverage"].round(4).tolist()}))
     return paths
 

@@ -58,7 +58,6 @@ def discounts(variant: str, n: int = MAX_RECOMMENDATIONS) -> np.ndarray:
 
 
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
-_URI_WIDTH = 36  # bytes in "spotify:track:" + 22 base-62 characters (artist URIs are 37)
 
 
 def _avalanche(keys: np.ndarray) -> np.ndarray:
@@ -85,18 +84,18 @@ def _fixed_width_hashes(chunk: pa.Array, width: int) -> np.ndarray:
 
 
 def _chunk_hashes(chunk: pa.Array) -> np.ndarray:
-    """64-bit hashes of one arrow string array; equal strings always get equal hashes."""
-    if len(chunk) == 0:
-        return np.zeros(0, dtype=np.uint64)
-    lengths = pc.binary_length(chunk).to_numpy(zero_copy_only=False)
-    fixed = np.nan_to_num(lengths, nan=-1) == _URI_WIDTH
-    if fixed.all() and chunk.null_count == 0:
-        return _fixed_width_hashes(chunk, _URI_WIDTH)
+    """64-bit hashes of one arrow string array; a value's hash depends only on its bytes."""
+    lengths = pc.binary_length(chunk).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    if len(chunk) and lengths.min() == lengths.max() >= 8:
+        return _fixed_width_hashes(chunk, int(lengths[0]))
     keys = np.empty(len(chunk), dtype=np.uint64)
-    if fixed.any():
-        keys[fixed] = _fixed_width_hashes(pc.filter(chunk, pa.array(fixed)), _URI_WIDTH)
-    others = np.asarray(chunk.filter(pa.array(~fixed)).to_pylist(), dtype=object)
-    keys[~fixed] = pd.util.hash_array(others, categorize=False)
+    short = lengths < 8
+    for width in np.flatnonzero(np.bincount(lengths[~short], minlength=8)):
+        rows = lengths == width
+        keys[rows] = _fixed_width_hashes(pc.filter(chunk, pa.array(rows)), int(width))
+    if short.any():
+        others = np.asarray(pc.filter(chunk, pa.array(short)).to_pylist(), dtype=object)
+        keys[short] = pd.util.hash_array(others, categorize=False)
     return keys
 
 
@@ -122,12 +121,21 @@ def _first_occurrences(keys: np.ndarray, identity: Callable[[np.ndarray], pd.Dat
     ordered = np.sort(keys)
     repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
     if len(repeated):
-        rows = np.flatnonzero(np.isin(keys, repeated))
+        rows = np.flatnonzero(_sorted_member(keys, repeated))
         keep[rows[identity(rows).duplicated(keep="first").to_numpy()]] = False
     return keep
 
 
-def _maybe_in(keys: np.ndarray, reference: np.ndarray, bits: int = 24) -> np.ndarray:
+def _sorted_member(keys: np.ndarray, ordered: np.ndarray) -> np.ndarray:
+    """True where a key is in `ordered` (sorted, non-empty)."""
+    member = _maybe_in(keys, ordered)
+    rows = np.flatnonzero(member)
+    at = np.minimum(np.searchsorted(ordered, keys[rows]), len(ordered) - 1)
+    member[rows] = ordered[at] == keys[rows]
+    return member
+
+
+def _maybe_in(keys: np.ndarray, reference: np.ndarray, bits: int = 25) -> np.ndarray:
     """A quick filter: False only where a key is certainly not among the reference keys."""
     words = np.zeros(1 << (bits - 6), dtype=np.uint64)
     np.bitwise_or.at(words, (reference >> (64 - bits + 6)).astype(np.intp),
@@ -145,13 +153,20 @@ def _match(keys: np.ndarray, reference: np.ndarray,
     order = np.argsort(reference, kind="stable")
     ordered = reference[order]
     candidates = np.flatnonzero(_maybe_in(keys, ordered))
-    low = np.searchsorted(ordered, keys[candidates], side="left")
-    high = np.searchsorted(ordered, keys[candidates], side="right")
-    for step in range(int((high - low).max(initial=0))):
-        open_ = (low + step < high) & (found[candidates] < 0)
-        rows, refs = candidates[open_], order[low[open_] + step]
+    by_key = np.argsort(keys[candidates])  # sorted queries make the binary searches cache-friendly
+    candidates = candidates[by_key]
+    low = np.searchsorted(ordered, keys[candidates])
+    candidates, low = candidates[low < len(ordered)], low[low < len(ordered)]
+    # equal keys of different entries are possible, so try every reference entry sharing the key
+    step = 0
+    while len(candidates):
+        rows, refs = candidates, order[low + step]
         equal = np.asarray(same(rows, refs), dtype=bool)
         found[rows[equal]] = refs[equal]
+        step += 1
+        more = (low + step < len(ordered)) & ~equal
+        more[more] = ordered[np.minimum(low[more] + step, len(ordered) - 1)] == keys[rows[more]]
+        candidates, low = candidates[more], low[more]
     return found
 
 
@@ -195,7 +210,7 @@ def _ranked(recommendations: pd.DataFrame, pid_codes: pd.Index) -> dict[str, np.
     first = _block_ranks(codes) < MAX_RECOMMENDATIONS
     rows, codes = rows[first], codes[first]
     strings = _Strings(recommendations["track_uri"])
-    hashes = uri_hashes(recommendations["track_uri"].iloc[rows])
+    hashes = uri_hashes(recommendations["track_uri"])[rows]
     unique = _deduplicated(codes, hashes, rows, strings)
     if not unique.all():
         rows, codes, hashes = rows[unique], codes[unique], hashes[unique]
@@ -226,25 +241,25 @@ def _hits(rec: dict, held: dict) -> np.ndarray:
 def _artist_credit(rec: dict, misses: np.ndarray, truth: pd.DataFrame, pid_codes: pd.Index,
                    track_artists: pd.Series, n_playlists: int) -> np.ndarray:
     """Per playlist, how many distinct held-out artists the track-level misses in the first |G| bring."""
-    lookup = track_artists[~track_artists.index.duplicated(keep="first")].dropna()
-    lookup_uris = pd.Series(lookup.index, dtype=object)
-    miss_uris = rec["strings"].at(rec["rows"][misses])
-    matched = _match(rec["hashes"][misses], uri_hashes(lookup_uris),
-                     lambda rows, refs: miss_uris[rows] == lookup_uris.to_numpy()[refs])
+    lookup = track_artists[~track_artists.index.duplicated(keep="first") & track_artists.notna()]
+    lookup_tracks, lookup_artists = _Strings(lookup.index.to_series()), _Strings(lookup)
+    miss_tracks = rec["strings"].at(rec["rows"][misses])
+    matched = _match(rec["hashes"][misses], uri_hashes(lookup_tracks.values),
+                     lambda rows, refs: miss_tracks[rows] == lookup_tracks.at(refs))
     known = matched >= 0
-    codes = rec["codes"][misses][known]
-    artists = pd.Series(lookup.to_numpy(dtype=object)[matched[known]], dtype=object)
-
-    truth = truth[truth["artist_uri"].notna()]
-    truth_codes = pid_codes.get_indexer(truth["pid"].to_numpy())
-    truth_artists = truth["artist_uri"].to_numpy(dtype=object)
+    codes, artists = rec["codes"][misses][known], lookup_artists.at(matched[known])
     hashes = uri_hashes(artists)
-    credited = _match(_pair_keys(codes, hashes), _pair_keys(truth_codes, uri_hashes(truth_artists)),
+
+    truth_rows = np.flatnonzero(truth["artist_uri"].notna().to_numpy())
+    truth_codes = pid_codes.get_indexer(truth["pid"].to_numpy()[truth_rows])
+    truth_artists = _Strings(truth["artist_uri"])
+    truth_hashes = uri_hashes(truth["artist_uri"])[truth_rows]
+    credited = _match(_pair_keys(codes, hashes), _pair_keys(truth_codes, truth_hashes),
                       lambda rows, refs: (codes[rows] == truth_codes[refs])
-                      & (artists.to_numpy()[rows] == truth_artists[refs])) >= 0
+                      & (artists[rows] == truth_artists.at(truth_rows[refs]))) >= 0
     codes, artists, hashes = codes[credited], artists[credited], hashes[credited]
-    once = _first_occurrences(_pair_keys(codes, hashes), lambda sub: pd.DataFrame(
-        {"code": codes[sub], "artist": artists.to_numpy()[sub]}))
+    once = _first_occurrences(_pair_keys(codes, hashes),
+                              lambda sub: pd.DataFrame({"code": codes[sub], "artist": artists[sub]}))
     return np.bincount(codes[once], minlength=n_playlists)
 
 

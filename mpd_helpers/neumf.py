@@ -79,6 +79,23 @@ class NeuMFConfig:
 # --------------------------------------------------------------------------- the model
 
 
+@keras.saving.register_keras_serializable(package="mpd_helpers")
+class RowEmbedding(keras.layers.Embedding):
+    """An Embedding whose lookup reads only the requested rows of its table.
+
+    Keras' own Embedding reads the whole table as a dense tensor before gathering from it;
+    once a table is updated row-wise, TensorFlow copies it on every such read. Gathering
+    straight from the variable reads only the rows in the batch. The result is the same.
+    """
+
+    def call(self, inputs):
+        """The embedding rows of ``inputs``."""
+        table = self.embeddings.value
+        if isinstance(table, tf.Variable) and not self.quantization_mode:
+            return tf.gather(table, tf.cast(inputs, "int32"))
+        return super().call(inputs)
+
+
 def _l2(strength: float) -> keras.regularizers.Regularizer | None:
     """An L2 regulariser, or None for a zero strength (so that no dense penalty is built)."""
     return keras.regularizers.L2(float(strength)) if strength else None
@@ -100,7 +117,7 @@ def build_model(n_playlists: int, n_tracks: int, latent_dim: int = 32,
 
     def table(name: str, rows: int, dim: int, reg: float) -> keras.layers.Embedding:
         """One embedding table with a seeded normal initialiser."""
-        return keras.layers.Embedding(
+        return RowEmbedding(
             rows, dim, name=name,
             embeddings_initializer=keras.initializers.RandomNormal(seed=next(seeds)),
             embeddings_regularizer=_l2(reg))
@@ -208,8 +225,9 @@ class Trainer:
     def _apply(self, grads: list) -> None:
         """One Adam step (Keras' rule); sparse gradients update only their rows."""
         step = tf.cast(self.iterations + 1, tf.float32)
-        b1, b2 = self.beta_1, self.beta_2
-        alpha = self.learning_rate * tf.sqrt(1.0 - tf.pow(b2, step)) / (1.0 - tf.pow(b1, step))
+        b1, b2, eps = self.beta_1, self.beta_2, self.epsilon
+        b1_power, b2_power = tf.pow(b1, step), tf.pow(b2, step)
+        alpha = self.learning_rate * tf.sqrt(1.0 - b2_power) / (1.0 - b1_power)
         for var, grad, (m, v) in zip(self.variables, grads, self.moments):
             target = var.value  # the backend tf.Variable
             if isinstance(grad, tf.IndexedSlices):
@@ -222,11 +240,13 @@ class Trainer:
                 m.scatter_update(tf.IndexedSlices(m_rows, rows))
                 v.scatter_update(tf.IndexedSlices(v_rows, rows))
                 target.scatter_sub(tf.IndexedSlices(
-                    m_rows * alpha / (tf.sqrt(v_rows) + self.epsilon), rows))
-            else:
-                m.assign_add((grad - m) * (1.0 - b1))
-                v.assign_add((tf.square(grad) - v) * (1.0 - b2))
-                target.assign_sub(m * alpha / (tf.sqrt(v) + self.epsilon))
+                    m_rows * alpha / (tf.sqrt(v_rows) + eps), rows))
+            else:  # the fused kernel of the same rule
+                tf.raw_ops.ResourceApplyAdam(
+                    var=target.handle, m=m.handle, v=v.handle, beta1_power=b1_power,
+                    beta2_power=b2_power, lr=tf.constant(self.learning_rate, tf.float32),
+                    beta1=tf.constant(b1, tf.float32), beta2=tf.constant(b2, tf.float32),
+                    epsilon=tf.constant(eps, tf.float32), grad=grad)
         self.iterations.assign_add(1)
 
     def _run_batches(self, users: tf.Tensor, items: tf.Tensor, labels: tf.Tensor):

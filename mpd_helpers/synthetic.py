@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import orjson
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
+GENERATOR_VERSION = 2  # bump when the generator's output changes, so cached data is remade
 SLICE_SIZE = 1000
 BASE62 = np.array(list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
 CUTOFF = int(dt.datetime(2017, 11, 1, tzinfo=dt.timezone.utc).timestamp())
@@ -79,7 +80,8 @@ class SynthConfig:
     scene_share: float = 0.6  # share of picks drawn from the playlist's own scenes
     run_prob: float = 0.35  # chance that a pick starts a run of one album
     generic_title_share: float = 0.12
-    personal_title_share: float = 0.12
+    personal_title_share: float = 0.25
+    flavoured_title_share: float = 0.25
     description_share: float = 0.019
     collaborative_share: float = 0.023
     length_median: float = 52.0
@@ -276,11 +278,15 @@ def _title(rng: np.random.Generator, genre: str, cfg: SynthConfig) -> str:
     u = rng.random()
     if u < cfg.generic_title_share:
         return str(rng.choice(GENERIC_TITLES))
-    if u < cfg.generic_title_share + cfg.personal_title_share:  # one-off titles: names, dates, moods
+    if u < cfg.generic_title_share + cfg.personal_title_share:  # one-off titles: words, years, moods
         words = rng.choice(WORDS, size=rng.integers(1, 3)).tolist()
-        extra = [str(rng.integers(2010, 2018))] if rng.random() < 0.2 else []
-        extra += [genre] if rng.random() < 0.4 else []
+        extra = [str(rng.integers(2010, 2018))] if rng.random() < 0.25 else []
         title = " ".join(words + extra)
+        return title.title() if rng.random() < 0.4 else title
+    if u < cfg.generic_title_share + cfg.personal_title_share + cfg.flavoured_title_share:
+        # the genre's word with a word of the user's own: "country roads", "Chill Night"
+        word, plain = str(rng.choice(WORDS)), GENRES[genre][1][0]
+        title = f"{plain} {word}" if rng.random() < 0.5 else f"{word} {plain}"
         return title.title() if rng.random() < 0.4 else title
     titles = GENRES[genre][1]
     weights = 0.55 ** np.arange(len(titles))  # the plain form dominates, variants taper off
@@ -306,7 +312,7 @@ def generate_playlists(n_playlists: int, seed: int = 0, cfg: SynthConfig = Synth
         while not _valid(cat, tracks, length):
             tracks = _playlist_tracks(rng, cat, length)
         lead = cat.genres[int(np.bincount(cat.artist_genre[cat.track_artist[tracks[:10]]]).argmax())]
-        edits = 1 if rng.random() < 0.03 else 2 + int(rng.geometric(1 / (3 + length / 8)) - 1)
+        edits = 1 if rng.random() < 0.01 else 2 + int(rng.geometric(1 / (3 + length / 8)) - 1)
         pl = {
             "name": _title(rng, lead, cfg),
             "collaborative": "true" if rng.random() < cfg.collaborative_share else "false",
