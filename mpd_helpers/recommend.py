@@ -48,6 +48,26 @@ def top_n(scores: sp.csr_matrix, seeds: sp.csr_matrix, popular: np.ndarray, n: i
     return out
 
 
+def top_n_dense(scores: np.ndarray, seeds: sp.csr_matrix, popular: np.ndarray, n: int = 500) -> np.ndarray:
+    """:func:`top_n` for a dense score array, where the candidates are the positive scores."""
+    s = np.array(scores, dtype=np.float32)
+    seed = seeds.tocoo()
+    s[seed.row, seed.col] = 0.0
+    n_rows, n_tracks = s.shape
+    k = min(n, n_tracks)
+    idx = np.argpartition(-s, k - 1, axis=1)[:, :k] if k < n_tracks else np.tile(np.arange(n_tracks), (n_rows, 1))
+    vals = np.take_along_axis(s, idx, axis=1)
+    order = np.lexsort((idx, -vals), axis=1)
+    idx, vals = np.take_along_axis(idx, order, axis=1), np.take_along_axis(vals, order, axis=1)
+    out = np.full((n_rows, n), -1, np.int32)
+    out[:, :k] = np.where(vals > 0, idx, -1)
+    have = (vals > 0).sum(axis=1)
+    short = np.flatnonzero(have < n)
+    if len(short):
+        _fill(out, have, short, seeds, popular, n_tracks)
+    return out
+
+
 def _keys(m: sp.csr_matrix) -> np.ndarray:
     """Sorted row * n_cols + col keys of a sparse matrix's stored entries."""
     coo = m.tocoo()
@@ -84,8 +104,11 @@ class Recommender:
         self.popularity = counts
         return self
 
-    def scores(self, rows: np.ndarray) -> sp.csr_matrix:
-        """Candidate scores for a batch of playlist rows (rows x tracks, sparse)."""
+    def scores(self, rows: np.ndarray) -> sp.csr_matrix | np.ndarray:
+        """Candidate scores for a batch of playlist rows (rows x tracks).
+
+        Sparse: the stored entries are the candidates. Dense: the positive entries are.
+        """
         raise NotImplementedError
 
     def recommend(self, rows: np.ndarray, n: int = 500, batch_size: int = 200, progress: bool = True) -> np.ndarray:
@@ -94,7 +117,9 @@ class Recommender:
         out = np.empty((len(rows), n), np.int32)
         for start in tqdm(range(0, len(rows), batch_size), desc=self.name, disable=not progress, unit="batch"):
             batch = rows[start:start + batch_size]
-            out[start:start + len(batch)] = top_n(self.scores(batch), self.matrix[batch], self.popular, n)
+            scores = self.scores(batch)
+            rank = top_n_dense if isinstance(scores, np.ndarray) else top_n
+            out[start:start + len(batch)] = rank(scores, self.matrix[batch], self.popular, n)
         return out
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import orjson
 from tqdm import tqdm
 
-GENERATOR_VERSION = 2  # bump when the generator's output changes, so cached data is remade
+GENERATOR_VERSION = 3  # bump when the generator's output changes, so cached data is remade
 SLICE_SIZE = 1000
 BASE62 = np.array(list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
 CUTOFF = int(dt.datetime(2017, 11, 1, tzinfo=dt.timezone.utc).timestamp())
@@ -75,8 +75,8 @@ class SynthConfig:
     scenes_per_genre: int = 12
     artists_per_genre: int = 1500
     tracks_per_playlist_in_catalogue: float = 27.0  # catalogue size per generated playlist
-    artist_zipf: float = 1.05  # artist popularity within a genre
-    track_zipf: float = 0.9  # track popularity within an artist
+    artist_zipf: float = 0.95  # artist popularity within a genre
+    track_zipf: float = 0.8  # track popularity within an artist
     scene_share: float = 0.6  # share of picks drawn from the playlist's own scenes
     run_prob: float = 0.35  # chance that a pick starts a run of one album
     generic_title_share: float = 0.12

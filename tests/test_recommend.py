@@ -85,3 +85,28 @@ def test_as_frame_uses_the_challenge_pids():
     frame = recommend.as_frame(ds, rows, recs)
     assert frame["pid"].tolist() == [1_000_000] * 5 + [1_000_001] * 5 + [1_000_002] * 5
     assert frame["track_uri"].str.startswith("spotify:track:").all()
+
+
+def test_dense_and_sparse_ranking_agree():
+    rng = np.random.default_rng(0)
+    dense = np.where(rng.random((30, 80)) < 0.3, rng.random((30, 80)), 0).astype(np.float32)
+    seeds = sp.csr_matrix((rng.random((30, 80)) < 0.05).astype(np.float32))
+    popular = rng.permutation(80)
+    a = recommend.top_n(sp.csr_matrix(dense), seeds, popular, n=40)
+    b = recommend.top_n_dense(dense, seeds, popular, n=40)
+    assert (a == b).all()
+
+
+def test_item_knn_recommends_co_occurring_tracks():
+    from mpd_helpers import baselines
+    ds, m = _setup()
+    rows = ds.challenge_rows
+    knn = baselines.ItemKNN(fallback=baselines.SameTitle()).fit(ds, m)
+    recs = knn.recommend(rows, progress=False)
+    _check_500(ds, m, rows, recs)
+    row = rows[m[rows].getnnz(axis=1) == 5][0]
+    seeds = m[row].indices
+    train = m[np.flatnonzero(~ds.playlists["is_challenge"].to_numpy())]
+    co = np.asarray(train[train[:, seeds].getnnz(axis=1) > 0].sum(axis=0)).ravel()
+    first = recs[list(rows).index(row), :10]
+    assert (co[first] > 0).all()  # the best candidates occur beside a seed
