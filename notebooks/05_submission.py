@@ -1,0 +1,95 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 4 Preparation for submission
+#
+# The challenge took a CSV file: a `team_info` line, then one line per challenge playlist
+# with its pid and its 500 track URIs, uploaded gzipped. The write-up wrote its 4,000
+# predictions with Python's `csv` module and submitted them. Here `mpd_helpers.submission`
+# writes the file (to a temporary file renamed into place, so a crash never leaves half a
+# submission) and checks it against every rule of Spotify's verifier before anyone uploads
+# it. The pids are the challenge set's own (1,000,000 onwards), not the dense row numbers
+# used for training.
+
+# %% tags=["parameters"]
+work_dir = "../work"
+challenge_path = None  # the challenge set the predictions answer; None: the embedded one
+team_name = "literate-neumf"
+contact_email = "team@example.org"
+
+# %%
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mpd_helpers import embedded, submission
+
+work = Path(work_dir)
+if challenge_path is None:
+    challenge_path = embedded.ensure(progress=False).challenge_path
+predictions = pd.read_parquet(work / "predictions" / "neumf_kmeans.parquet")
+pids = predictions["pid"].unique()
+tracks = predictions["track_uri"].to_numpy().reshape(len(pids), -1)
+path = submission.write(work / "submission.csv", pids, tracks, team_name, contact_email)
+print(f"wrote {path.name} ({path.stat().st_size / 2**20:.1f} MiB) and {path.name}.gz "
+      f"({Path(str(path) + '.gz').stat().st_size / 2**20:.1f} MiB): {len(pids):,} playlists x {tracks.shape[1]} tracks")
+
+# %%
+with open(path) as f:
+    for line in f.readlines()[:3]:
+        print(line[:150] + (" ..." if len(line) > 150 else ""))
+
+# %% [markdown]
+# ## Verifying it
+#
+# Spotify's verifier rejected a submission with a missing `team_info` line, a pid that is
+# not an integer or not in the challenge set, a line without exactly 500 tracks, a
+# repeated track, a seed track of that playlist, a malformed track URI, an unknown track,
+# or a number of playlists other than the challenge set's. `submission.verify` applies
+# each of these rules (the command line: `python -m mpd_helpers verify challenge_set.json
+# submission.csv`):
+
+# %%
+print(submission.format_report(submission.verify(challenge_path, path)))
+
+# %% [markdown]
+# And on a deliberately broken copy: one playlist repeats a track, one is given one of its
+# own seed tracks, one has a malformed URI, one has 499 tracks, and one line is missing.
+
+# %%
+from mpd_helpers.dataset import read_challenge
+
+given = read_challenge(challenge_path)
+seed_of = given.entries.groupby("row")["track_uri"].first()  # rows of playlists with seeds
+seeded_pid = int(given.playlists["pid"].iat[seed_of.index[0]])
+lines = path.read_text().splitlines()
+broken = [lines[0]]
+for line in lines[1:]:
+    fields = line.split(", ")
+    pid = int(fields[0])
+    if pid == pids[0]:
+        fields[-1] = fields[1]  # a repeated track
+    elif pid == seeded_pid:
+        fields[-1] = seed_of.iloc[0]  # a seed track
+    elif pid == pids[-1]:
+        fields[-1] = "spotify:track:not-a-track"
+    elif pid == pids[-2]:
+        fields = fields[:-1]  # 499 tracks
+    elif pid == pids[-3]:
+        continue  # a missing playlist
+    broken.append(", ".join(fields))
+broken_path = work / "broken_submission.csv"
+broken_path.write_text("\n".join(broken) + "\n")
+print(submission.format_report(submission.verify(challenge_path, broken_path)))
