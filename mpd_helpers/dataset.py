@@ -10,6 +10,7 @@ with group-wise array operations. A problem is reported with its file, pid and f
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import warnings
@@ -412,15 +413,30 @@ def _check_cli(args) -> int:
     return 1 if problems else 0
 
 
-def save(ds: Dataset, folder: str | Path) -> Path:
-    """Write the three tables of ``ds`` as Parquet files into ``folder`` (each renamed into place)."""
+def save(ds: Dataset, folder: str | Path, **source: str | Path | None) -> Path:
+    """Write the three tables of ``ds`` as Parquet files into ``folder`` (each renamed into place).
+
+    ``source`` (mpd_dir, challenge_path, truth_path) is recorded beside them, so that later
+    steps find the files this dataset was read from.
+    """
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
+    tmp = out / ".source.json.tmp"
+    tmp.write_text(json.dumps({k: (str(Path(v).resolve()) if v is not None else None) for k, v in source.items()}))
+    os.replace(tmp, out / "source.json")
     for name in ("entries", "tracks", "playlists"):
         tmp = out / f".{name}.parquet.tmp"
         getattr(ds, name).to_parquet(tmp)
         os.replace(tmp, out / f"{name}.parquet")
     return out
+
+
+def read_source(folder: str | Path) -> dict[str, Path | None]:
+    """The paths a saved dataset was read from (see :func:`save`)."""
+    path = Path(folder) / "source.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing; run the representation chapter first")
+    return {k: (Path(v) if v else None) for k, v in json.loads(path.read_text()).items()}
 
 
 def read_saved(folder: str | Path) -> Dataset:

@@ -220,5 +220,5 @@ print(f"mean length {train_pl['num_tracks'].mean():.1f} (full MPD 66.3); "
 # notebook's memory, so any of them can be re-run alone.
 
 # %%
-dataset.save(ds, work / "dataset")
-print(sorted(p.name for p in (work / "dataset").iterdir()))
+dataset.save(ds, work / "dataset", mpd_dir=data_dir, challenge_path=challenge_path, truth_path=truth_path)
+print(sorted(p.name for p in (work / "dataset").iterdir() if not p.name.startswith(".")))

@@ -37,7 +37,6 @@
 
 # %% tags=["parameters"]
 work_dir = "../work"
-truth_path = None  # held-out tracks, to name each playlist's category; None: the embedded set
 n_recommendations = 500
 seed = 0
 
@@ -48,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import challenge, dataset, embedded, matrix, neumf, recommend
+from mpd_helpers import challenge, dataset, matrix, neumf, recommend
 
 pd.set_option("display.width", 140, "display.max_colwidth", 50)
 work = Path(work_dir)
@@ -60,7 +59,7 @@ labels = np.load(work / "clusters.npz")["labels"]
 rows = ds.challenge_rows
 print(f"{len(rows):,} challenge playlists; {M.shape[1]:,} tracks")
 
-# %%
+# %% tags=["nbval-ignore-output"]
 pipeline = recommend.NeuMFClusters(scorer, labels, fallback=recommend.TitleModel()).fit(ds, M)
 start = time.perf_counter()
 recs = pipeline.recommend(rows, n=n_recommendations, progress=False)
@@ -80,22 +79,22 @@ print(f"shape {recs.shape}; rows with 500 distinct tracks: {(distinct == n_recom
 
 # %% [markdown]
 # Which path served each playlist, and how many of its 500 tracks came from its own
-# candidates rather than from the popular fill, per challenge category:
+# candidates rather than from the popular fill, by challenge category (named from the
+# held-out truth when there is one; otherwise by seeds and title):
 
 # %%
-if truth_path is None:
-    truth_path = embedded.ensure(progress=False).truth_path
-truth = challenge.read_truth(truth_path)
-category = truth.groupby("pid")["category"].first()
 pids = ds.playlists["mpd_pid"].to_numpy()[rows]
+truth_path = dataset.read_source(work / "dataset").get("truth_path")
+if truth_path is not None:
+    group = challenge.read_truth(truth_path).groupby("pid")["category"].first().reindex(pids).to_numpy()
+else:
+    titled = np.where(ds.playlists["name"].notna().to_numpy()[rows], "title", "no title")
+    group = [f"{n} seeds, {t}" for n, t in zip(seeds.getnnz(axis=1), titled)]
 cands = pipeline.scores(rows)
 own = np.minimum(np.asarray((cands != 0).sum(axis=1)).ravel() - seeds.getnnz(axis=1), n_recommendations)
-served = pd.DataFrame({"category": category.reindex(pids).to_numpy(), "path": pipeline.served_by(rows),
-                       "own candidates (of 500)": np.maximum(own, 0)})
-table = served.groupby("category").agg(path=("path", lambda s: ", ".join(sorted(set(s)))),
-                                       playlists=("path", "size"),
-                                       candidates=("own candidates (of 500)", "mean"))
-table.join(challenge.categories_frame()["label"]).round(1)
+served = pd.DataFrame({"category": group, "path": pipeline.served_by(rows), "candidates": np.maximum(own, 0)})
+served.groupby("category").agg(path=("path", lambda s: ", ".join(sorted(set(s)))), playlists=("path", "size"),
+                               candidates=("candidates", "mean")).round(1)
 
 # %% [markdown]
 # One playlist, its seeds and its first recommendations:

@@ -24,7 +24,6 @@
 
 # %% tags=["parameters"]
 work_dir = "../work"
-challenge_path = None  # the challenge set the predictions answer; None: the embedded one
 team_name = "literate-neumf"
 contact_email = "team@example.org"
 
@@ -34,11 +33,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import embedded, submission
+from mpd_helpers import dataset, submission
 
 work = Path(work_dir)
-if challenge_path is None:
-    challenge_path = embedded.ensure(progress=False).challenge_path
+challenge_path = dataset.read_source(work / "dataset")["challenge_path"]  # the set the predictions answer
 predictions = pd.read_parquet(work / "predictions" / "neumf_kmeans.parquet")
 pids = predictions["pid"].unique()
 tracks = predictions["track_uri"].to_numpy().reshape(len(pids), -1)
