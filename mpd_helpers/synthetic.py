@@ -74,7 +74,10 @@ class SynthConfig:
 
     scenes_per_genre: int = 12
     artists_per_genre: int = 1500
-    tracks_per_playlist_in_catalogue: float = 27.0  # catalogue size per generated playlist
+    # Catalogue size: 270,000 tracks for 10,000 playlists, growing as n^0.55, so that distinct
+    # tracks per entry fall with scale as in the MPD (0.20 at 10,000 playlists, 0.034 at 1M).
+    catalogue_at_10k: float = 270_000
+    catalogue_growth: float = 0.55
     artist_zipf: float = 0.95  # artist popularity within a genre
     track_zipf: float = 0.8  # track popularity within an artist
     scene_share: float = 0.6  # share of picks drawn from the playlist's own scenes
@@ -126,7 +129,7 @@ class Catalogue:
     def __init__(self, rng: np.random.Generator, n_playlists: int, cfg: SynthConfig):
         self.genres = list(GENRES)
         n_genres = len(self.genres)
-        n_tracks_target = int(cfg.tracks_per_playlist_in_catalogue * max(n_playlists, 1000))
+        n_tracks_target = int(cfg.catalogue_at_10k * (max(n_playlists, 1000) / 10_000) ** cfg.catalogue_growth)
         n_artists = cfg.artists_per_genre * n_genres
         # Albums per artist and tracks per album; trimmed so the catalogue has the target size.
         albums_per_artist = 1 + rng.poisson(1.5, n_artists)
