@@ -5,8 +5,10 @@
 #   make test        unit tests + nbval regression check of the notebooks' reference outputs
 #   make reference   re-execute the notebooks and record their outputs as the new reference
 #   make clean       remove what the targets above generate (not .venv, not data/)
+#   NB=02            (with book, reference or test) only the chapters whose name starts so
 #
 # With the real MPD:  make book DATA_DIR=/path/to/mpd CHALLENGE=/path/to/challenge_set.json
+#                    (and TRUTH=/path/to/challenge_truth.json for a challenge set built locally)
 # Any other notebook parameter:  make book PARAMS='-p epochs 3 -p seed 1'
 
 SHELL := /bin/bash
@@ -22,15 +24,20 @@ KERNEL ?= python3
 GENERATED := book/generated
 
 # The chapters, in order: each notebooks/NN_name.py is paired with notebooks/NN_name.ipynb.
-NOTEBOOKS = $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
+# NB=02 (a prefix) restricts book, reference and the nbval part of test to matching chapters.
+NB ?=
+NOTEBOOKS = $(sort $(wildcard notebooks/$(if $(NB),$(NB)*,[0-9][0-9]_*).py))
 
 # Papermill parameters for `make book` (paths made absolute: the notebooks run in notebooks/).
 DATA_DIR ?=
 CHALLENGE ?=
-WORK_DIR ?=
+TRUTH ?=
+# A run on other data keeps its work files apart from the embedded run's (work/).
+WORK_DIR ?= $(if $(DATA_DIR),work/mpd)
 PARAMS ?=
 BOOK_PARAMS = $(if $(DATA_DIR),-p data_dir $(abspath $(DATA_DIR))) \
               $(if $(CHALLENGE),-p challenge_path $(abspath $(CHALLENGE))) \
+              $(if $(TRUTH),-p truth_path $(abspath $(TRUTH))) \
               $(if $(WORK_DIR),-p work_dir $(abspath $(WORK_DIR))) $(PARAMS)
 # The embedded data is only needed when no real MPD is given.
 BOOK_DATA = $(if $(DATA_DIR),,data)
@@ -38,14 +45,14 @@ BOOK_DATA = $(if $(DATA_DIR),,data)
 # Kernels: `python3` is the kernel of .venv itself. Putting the venv's share/jupyter first
 # means a python3 kernel registered elsewhere for the user can never be picked instead.
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
-# Papermill, nbval and jupyter-book all run the notebooks' code with notebooks/ as the cwd.
+# Papermill and nbval both run the notebooks' code with notebooks/ as the working directory.
 PAPERMILL = $(PY) -m papermill --cwd notebooks -k $(KERNEL) --progress-bar
 NBVAL_OPTS = --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 .PHONY: help venv data book reference test clean distclean
 
 help:
-	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+	@awk 'NR > 1 && !/^#/ {exit} NR > 1' Makefile | sed 's/^# \{0,1\}//'
 
 venv: $(STAMP)
 
@@ -62,7 +69,7 @@ data: venv
 # then build the HTML. Any failing notebook stops the build with a non-zero exit.
 book: venv $(BOOK_DATA)
 	@test -n "$(NOTEBOOKS)" || { echo "make book: no notebooks/NN_*.py found" >&2; exit 1; }
-	rm -rf $(GENERATED) && mkdir -p $(GENERATED)/.src
+	$(if $(NB),,rm -rf $(GENERATED) &&) mkdir -p $(GENERATED)/.src
 	@for src in $(NOTEBOOKS); do \
 	  name=$$(basename "$$src" .py); \
 	  echo "=== $$name"; \
@@ -71,12 +78,13 @@ book: venv $(BOOK_DATA)
 	    || { echo "make book: FAILED in $$name; the executed part is in $(GENERATED)/$$name.ipynb" >&2; exit 1; }; \
 	done
 	rm -rf $(GENERATED)/.src
-	$(VENV)/bin/jupyter-book build --keep-going .
+	$(VENV)/bin/jupyter-book build --all --keep-going .
 	@echo "The book: $(CURDIR)/_build/html/index.html"
 
 # Refresh the tracked reference outputs on purpose (default parameters, embedded data).
-# Each notebook is executed into a scratch copy, cleaned of volatile metadata and stderr,
-# moved over the tracked .ipynb, and the pair re-synced; the .py must come out unchanged.
+# Each notebook is executed into a scratch copy (no -p: papermill then injects no cell),
+# cleaned of volatile metadata and stderr (tools/clean_reference.py), moved over the tracked
+# .ipynb, and the pair re-synced; the .py must come out byte for byte unchanged.
 reference: venv data
 	@test -n "$(NOTEBOOKS)" || { echo "make reference: no notebooks/NN_*.py found" >&2; exit 1; }
 	$(JUPYTEXT) --sync $(NOTEBOOKS)
@@ -88,6 +96,8 @@ reference: venv data
 	  $(PAPERMILL) "$$nb" "$$tmp.ipynb" \
 	    || { echo "make reference: FAILED in $$name; the executed part is in $$tmp.ipynb" >&2; exit 1; }; \
 	  $(PY) tools/clean_reference.py "$$tmp.ipynb"; \
+	  cmp -s "$$src" "$$tmp.py" \
+	    || { echo "make reference: $$src was edited during the run; rerun make reference" >&2; exit 1; }; \
 	  mv "$$tmp.ipynb" "$$nb"; \
 	  $(JUPYTEXT) --quiet --sync "$$nb"; \
 	  cmp -s "$$src" "$$tmp.py" \
@@ -98,7 +108,7 @@ reference: venv data
 # One pytest run: unit tests, then nbval over every tracked notebook (one session, so that
 # tests/conftest.py's rule for nbval, which leaves stderr uncompared, applies to both).
 test: venv data
-	$(PY) -m pytest $(NBVAL_OPTS) tests notebooks
+	$(PY) -m pytest $(NBVAL_OPTS) tests $(if $(NB),$(NOTEBOOKS:.py=.ipynb),notebooks)
 
 clean:
 	rm -rf _build $(GENERATED) work .pytest_cache

@@ -7,7 +7,7 @@ Zipf-like track popularity). It times a few hundred optimisation steps after a w
 prints samples per second, the ratio to model.fit, and the peak resident memory.
 
     .venv/bin/python benchmarks/bench_neumf.py            # defaults: the write-up's architecture
-    .venv/bin/python benchmarks/bench_neumf.py --steps 100 --book-batch 4096
+    .venv/bin/python benchmarks/bench_neumf.py --steps 100 --book-batch 2048
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def real_matrix(data_dir: Path) -> sp.csr_matrix | None:
         return None
     if not data_dir.is_dir():
         return None
-    data = dataset.load(data_dir)
+    data = dataset.load(data_dir, progress=False)
     return matrix.utility_matrix(data.entries, data.n_playlists, data.n_tracks)
 
 
@@ -77,7 +77,7 @@ def measure(args: argparse.Namespace) -> dict:
     if need > labels.size:  # repeat the epoch's samples when asked for more steps than it has
         reps = -(-need // labels.size)
         users, items, labels = (np.tile(a, reps) for a in (users, items, labels))
-    model = neumf.build_model(mat.shape[0], mat.shape[1], seed=0)
+    model = neumf.build_model(mat.shape[0], mat.shape[1], seed=0, row_lookup=args.run != "naive")
     if args.run == "naive":
         def step(lo: int, hi: int) -> None:
             """model.fit over samples lo:hi."""
@@ -107,10 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--playlists", type=int, default=10_000)
     parser.add_argument("--tracks", type=int, default=180_000)
     parser.add_argument("--entries", type=int, default=660_000)
-    parser.add_argument("--steps", type=int, default=300, help="timed steps per mode")
+    parser.add_argument("--steps", type=int, default=200, help="timed steps per mode")
     parser.add_argument("--warmup", type=int, default=20, help="untimed steps first")
     parser.add_argument("--naive-batch", type=int, default=2048)
-    parser.add_argument("--book-batch", type=int, default=2048)
+    parser.add_argument("--book-batch", type=int, default=4096,
+                        help="the larger batch to time the fast path at")
     parser.add_argument("--run", choices=["naive", "fast"], help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--matrix", help=argparse.SUPPRESS)
@@ -125,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         mat = random_matrix(args.playlists, args.tracks, args.entries)
         source = "random Zipf-like matrix"
     print(f"utility matrix: {mat.shape[0]:,} playlists x {mat.shape[1]:,} tracks, "
-          f"{mat.nnz:,} entries ({source}); {os.cpu_count()} CPUs")
+          f"{mat.nnz:,} entries ({source}); {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.1f} at start")
     modes = [("naive", args.naive_batch, "keras model.fit"),
              ("fast", 256, "sparse Adam step"),
              ("fast", args.book_batch, "sparse Adam step")]
@@ -148,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  measured {label} at batch {batch}", file=sys.stderr)
     base = rows[0]["samples_per_s"]
     print(f"model: {rows[0]['params']:,} parameters; {args.steps} timed steps after "
-          f"{args.warmup} warm-up steps")
+          f"{args.warmup} warm-up steps; load average {os.getloadavg()[0]:.1f} at end "
+          "(other processes slow every figure)")
     print(f"{'training path':<20}{'batch':>7}{'samples/s':>12}{'vs fit':>8}"
           f"{'s/step':>9}{'peak MiB':>10}")
     for row in rows:

@@ -1,21 +1,50 @@
-"""Clean a freshly executed notebook before it becomes a tracked reference notebook.
+r"""Clean a freshly executed notebook before it becomes a tracked reference notebook.
 
 Removes what changes from run to run without saying anything about the results, so that
 `make reference` gives quiet diffs: papermill's notebook and cell metadata (paths, timings,
-status), the kernel's per-cell execution timestamps, and stderr stream outputs (warnings,
-progress bars, TensorFlow's start-up log). Execution counts stay: nbval only compares the
-outputs of cells that have one. Usage: python tools/clean_reference.py NOTEBOOK.ipynb
+status), the kernel's per-cell execution timestamps, stderr stream outputs (warnings,
+progress bars, TensorFlow's start-up log), and the intermediate states of progress bars
+redrawn in place on stdout (consecutive stream pieces are joined and the text that a \r or
+\b overwrote is dropped, as a terminal or nbval would). Execution counts stay: nbval only
+compares the outputs of cells that have one.
+Usage: python tools/clean_reference.py NOTEBOOK.ipynb
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
 import nbformat
 
 VOLATILE_CELL_METADATA = ("papermill", "execution", "ExecuteTime")
+OVERWRITTEN_BY_BACKSPACE = re.compile(r"[^\n]\x08")
+OVERWRITTEN_BY_RETURN = re.compile(r"^.*\r(?=[^\n])", re.MULTILINE)
+
+
+def resolve_redraws(text: str) -> str:
+    """The text as it finally reads once backspaces and carriage returns are applied."""
+    previous = None
+    while previous != text:
+        previous, text = text, OVERWRITTEN_BY_BACKSPACE.sub("", text)
+    return OVERWRITTEN_BY_RETURN.sub("", text)
+
+
+def merge_streams(outputs: list) -> list:
+    """Join consecutive stream outputs of the same stream and resolve their redraws."""
+    merged: list = []
+    for out in outputs:
+        if (out.output_type == "stream" and merged and merged[-1].output_type == "stream"
+                and merged[-1].name == out.name):
+            merged[-1].text += out.text
+        else:
+            merged.append(out)
+    for out in merged:
+        if out.output_type == "stream":
+            out.text = resolve_redraws(out.text)
+    return merged
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -30,8 +59,8 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if "injected-parameters" in tags:
             raise SystemExit("a papermill injected-parameters cell must not enter a reference notebook")
         if cell.cell_type == "code":
-            cell.outputs = [out for out in cell.outputs
-                            if not (out.output_type == "stream" and out.name == "stderr")]
+            cell.outputs = merge_streams([out for out in cell.outputs
+                                          if not (out.output_type == "stream" and out.name == "stderr")])
     return nb
 
 
