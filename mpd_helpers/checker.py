@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
-from mpd_helpers.dataset import Part
+from mpd_helpers.dataset import Part, nunique_per_row
 
 CUTOFF = 1509494400  # 2017-11-01 00:00 GMT: no playlist was modified later
 URI_RE = {kind: rf"^spotify:{kind}:[0-9A-Za-z]{{22}}$" for kind in ("track", "album", "artist")}
@@ -15,10 +14,8 @@ def check_rules(part: Part) -> list[str]:
     """Every violation of the MPD checker's rules, one line each naming file, pid and field."""
     pl = part.playlists
     rows = part.entries["row"].to_numpy()
-    n_artists = np.bincount(np.unique(np.c_[rows, pd.factorize(part.entries["artist_uri"])[0]], axis=0)[:, 0],
-                            minlength=len(pl))
-    n_albums = np.bincount(np.unique(np.c_[rows, pd.factorize(part.entries["album_uri"])[0]], axis=0)[:, 0],
-                           minlength=len(pl))
+    n_artists = nunique_per_row(rows, part.entries["artist_uri"], len(pl))
+    n_albums = nunique_per_row(rows, part.entries["album_uri"], len(pl))
     per_playlist = {
         ("num_tracks", "not within 5..250"): ~pl["num_tracks"].between(5, 250).to_numpy(),
         ("num_artists", "fewer than 3 artists"): n_artists < 3,

@@ -17,7 +17,7 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from operator import itemgetter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -195,7 +195,7 @@ def _observed(part: Part, row: int, name: str) -> str:
                                                                   "num_artists", "duration_ms") else str(actual)
 
 
-def _nunique_per_row(rows: np.ndarray, values: pd.Series, n_rows: int) -> np.ndarray:
+def nunique_per_row(rows: np.ndarray, values: pd.Series, n_rows: int) -> np.ndarray:
     """The number of distinct ``values`` in each playlist row."""
     codes = pd.factorize(values)[0].astype(np.int64)
     key = np.sort(rows.astype(np.int64) * (int(codes.max(initial=0)) + 1) + codes)
@@ -263,8 +263,8 @@ def read_slices(mpd_dir: str | Path, lenient: bool = False, progress: bool = Tru
         "pid": _duplicate_pids(part),
         "num_tracks": pl["num_tracks"].to_numpy() != pl["n_entries"].to_numpy(),
         "tracks.pos": _pos_in_order(part),
-        "num_albums": pl["num_albums"].to_numpy() != _nunique_per_row(rows, part.entries["album_uri"], n),
-        "num_artists": pl["num_artists"].to_numpy() != _nunique_per_row(rows, part.entries["artist_uri"], n),
+        "num_albums": pl["num_albums"].to_numpy() != nunique_per_row(rows, part.entries["album_uri"], n),
+        "num_artists": pl["num_artists"].to_numpy() != nunique_per_row(rows, part.entries["artist_uri"], n),
         "duration_ms": pl["duration_ms"].to_numpy()
         != np.bincount(rows, part.entries["duration_ms"].to_numpy(), minlength=n).astype(np.int64),
     }
@@ -309,7 +309,6 @@ class Dataset:
     tracks: pd.DataFrame  # indexed by track_index: track_uri, track_name, artist_name, artist_uri, album_...
     playlists: pd.DataFrame  # indexed by dense pid: mpd_pid, name, num_tracks, num_samples, num_holdouts, is_challenge
     skipped: int = 0
-    extra: dict = field(default_factory=dict)
 
     @property
     def n_playlists(self) -> int:
