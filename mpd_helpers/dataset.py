@@ -242,7 +242,22 @@ def _read_slice(path: Path, lenient: bool) -> Part | None:
         return None
     if not isinstance(doc, dict) or not isinstance(doc.get("playlists"), list):
         raise MPDInputError("expected an object with a 'playlists' list", file=path, field="playlists")
-    return _part(path, doc["playlists"], PLAYLIST_FIELDS, {"description"}, lenient)
+    return _check_slice(_part(path, doc["playlists"], PLAYLIST_FIELDS, {"description"}, lenient), lenient)
+
+
+def _check_slice(part: Part, lenient: bool) -> Part:
+    """Check each playlist's counts, positions and duration against its own track list."""
+    pl, n = part.playlists, len(part.playlists)
+    rows = part.entries["row"].to_numpy()
+    checks = {
+        "num_tracks": pl["num_tracks"].to_numpy() != pl["n_entries"].to_numpy(),
+        "tracks.pos": _pos_in_order(part),
+        "num_albums": pl["num_albums"].to_numpy() != nunique_per_row(rows, part.entries["album_uri"], n),
+        "num_artists": pl["num_artists"].to_numpy() != nunique_per_row(rows, part.entries["artist_uri"], n),
+        "duration_ms": pl["duration_ms"].to_numpy()
+        != np.bincount(rows, part.entries["duration_ms"].to_numpy(), minlength=n).astype(np.int64),
+    }
+    return _group_checks(part, checks, lenient)
 
 
 def read_slices(mpd_dir: str | Path, lenient: bool = False, progress: bool = True) -> Part:
@@ -257,17 +272,7 @@ def read_slices(mpd_dir: str | Path, lenient: bool = False, progress: bool = Tru
     if not parts:
         raise MPDInputError("no readable slice", file=mpd_dir)
     part = _concat(parts)
-    pl, n = part.playlists, len(part.playlists)
-    rows = part.entries["row"].to_numpy()
-    checks = {
-        "pid": _duplicate_pids(part),
-        "num_tracks": pl["num_tracks"].to_numpy() != pl["n_entries"].to_numpy(),
-        "tracks.pos": _pos_in_order(part),
-        "num_albums": pl["num_albums"].to_numpy() != nunique_per_row(rows, part.entries["album_uri"], n),
-        "num_artists": pl["num_artists"].to_numpy() != nunique_per_row(rows, part.entries["artist_uri"], n),
-        "duration_ms": pl["duration_ms"].to_numpy()
-        != np.bincount(rows, part.entries["duration_ms"].to_numpy(), minlength=n).astype(np.int64),
-    }
+    checks = {"pid": _duplicate_pids(part)}
     return _report_skipped(_group_checks(part, checks, lenient), mpd_dir)
 
 
