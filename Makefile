@@ -4,6 +4,7 @@
 #                    with papermill into book/generated/, build the HTML book in _build/html
 #   make test        unit tests + nbval regression check of the notebooks' reference outputs
 #   make reference   re-execute the notebooks and record their outputs as the new reference
+#   make cross-check make test under other thread counts and floating-point kernels (~30 min)
 #   make clean       remove what the targets above generate (not .venv, not data/)
 #   NB=02            (with book, reference or test) only the chapters whose name starts so
 #
@@ -47,18 +48,22 @@ BOOK_DATA = $(if $(DATA_DIR),,data)
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 # Papermill and nbval both run the notebooks' code with notebooks/ as the working directory.
 PAPERMILL = $(PY) -m papermill --cwd notebooks -k $(KERNEL) --progress-bar
+# Warnings are errors (-W): a broken reference, a missing chapter or a bad directive fails the
+# build; --keep-going reports all of them first.
+JUPYTER_BOOK = $(VENV)/bin/jupyter-book build --all -W -n --keep-going
 NBVAL_OPTS = --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help venv data book reference test clean distclean
+.PHONY: help venv data book reference test cross-check clean distclean
 
 help:
 	@awk 'NR > 1 && !/^#/ {exit} NR > 1' Makefile | sed 's/^# \{0,1\}//'
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every package to the versions the references were recorded with.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -e '.[book]'
+	$(PY) -m pip install -c constraints.txt -e '.[book]'
 	touch $@
 
 data: venv
@@ -76,12 +81,14 @@ book: venv $(BOOK_DATA)
 	  $(JUPYTEXT) --quiet --to ipynb --output "$(GENERATED)/.src/$$name.ipynb" "$$src"; \
 	  $(PAPERMILL) $(BOOK_PARAMS) "$(GENERATED)/.src/$$name.ipynb" "$(GENERATED)/$$name.ipynb" \
 	    || { echo "make book: FAILED in $$name; the executed part is in $(GENERATED)/$$name.ipynb" >&2; exit 1; }; \
+	  $(PY) tools/clean_reference.py --book "$(GENERATED)/$$name.ipynb"; \
 	done
 	rm -rf $(GENERATED)/.src
-	$(VENV)/bin/jupyter-book build --all --keep-going .
+	$(JUPYTER_BOOK) .
 	@echo "The book: $(CURDIR)/_build/html/index.html"
 
 # Refresh the tracked reference outputs on purpose (default parameters, embedded data).
+# The figures the chapters record in work/figures/ become tests/reference_figures.json.
 # Each notebook is executed into a scratch copy (no -p: papermill then injects no cell),
 # cleaned of volatile metadata and stderr (tools/clean_reference.py), moved over the tracked
 # .ipynb, and the pair re-synced; the .py must come out byte for byte unchanged.
@@ -104,11 +111,18 @@ reference: venv data
 	    || { echo "make reference: $$src changed when re-synced; see git diff" >&2; exit 1; }; \
 	done
 	rm -rf $(GENERATED)/.reference
+	$(PY) tools/record_figures.py work/figures tests/reference_figures.json $(notdir $(NOTEBOOKS:.py=))
 
 # One pytest run: unit tests, then nbval over every tracked notebook (one session, so that
 # tests/conftest.py's rule for nbval, which leaves stderr uncompared, applies to both).
 test: venv data
 	$(PY) -m pytest $(NBVAL_OPTS) tests $(if $(NB),$(NOTEBOOKS:.py=.ipynb),notebooks)
+
+# `make test` under each setting that changes the floating-point work (1 core, oneDNN off,
+# another OpenBLAS kernel, NumPy without AVX-512), against the references recorded with the
+# default; writes the table of how far each figure moved to book/cross_check.md.
+cross-check: venv data
+	$(PY) tools/cross_check.py
 
 clean:
 	rm -rf _build $(GENERATED) work .pytest_cache

@@ -336,9 +336,9 @@ def load(mpd_dir: str | Path, challenge_path: str | Path | None = None, truth_pa
     """Slices (less the playlists a challenge build held out) plus a challenge set, indexed."""
     train = read_slices(mpd_dir, lenient=lenient, progress=progress)
     if truth_path is not None:
-        held_out = _held_out_source_pids(truth_path)
-        train = _drop_rows(train, train.playlists["pid"].isin(held_out).to_numpy())
-        train.skipped -= len(held_out)
+        held_out = train.playlists["pid"].isin(_held_out_source_pids(truth_path)).to_numpy()
+        train = _drop_rows(train, held_out)
+        train.skipped -= int(held_out.sum())  # held out on purpose, not skipped as malformed
     parts = [train]
     if challenge_path is not None:
         parts.append(read_challenge(challenge_path, lenient=lenient))
@@ -346,12 +346,25 @@ def load(mpd_dir: str | Path, challenge_path: str | Path | None = None, truth_pa
 
 
 def _held_out_source_pids(truth_path: str | Path) -> np.ndarray:
-    """The MPD pids that a challenge build took out of the training data."""
+    """The MPD pids that a challenge build took out of the training data.
+
+    A truth file whose playlists name no ``source_pid`` (held out of slices that are not
+    these, as the official challenge set's are) takes nothing out.
+    """
     doc = _parse(Path(truth_path))
-    try:
-        return np.array([p["source_pid"] for p in doc["playlists"]], dtype=np.int64)
-    except (KeyError, TypeError) as err:
-        raise MPDInputError("expected playlists with a 'source_pid'", file=truth_path, field="source_pid") from err
+    playlists = doc.get("playlists") if isinstance(doc, dict) else None
+    if not isinstance(playlists, list):
+        raise MPDInputError("expected an object with a 'playlists' list", file=truth_path, field="playlists")
+    pids = []
+    for record in playlists:
+        source = record.get("source_pid") if isinstance(record, dict) else None
+        if source is None:
+            continue
+        if not isinstance(source, int) or isinstance(source, bool):
+            raise MPDInputError(f"expected int, got {type(source).__name__} {source!r:.40}", file=truth_path,
+                                pid=record.get("pid"), field="source_pid")
+        pids.append(source)
+    return np.array(pids, dtype=np.int64)
 
 
 def index(parts: list[Part], skipped: int = 0) -> Dataset:

@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mpd_helpers.dataset import Dataset
-from mpd_helpers.recommend import Recommender
+from mpd_helpers.recommend import Recommender, top_k_dense
 
 
 class PlaylistKNN(Recommender):
@@ -92,10 +92,8 @@ class Blend(Recommender):
 
     def _rerank(self, rows: np.ndarray, total: np.ndarray, n_seeds: np.ndarray) -> None:
         """Add NeuMF's probability to each seeded playlist's best candidates, in place."""
-        depth = min(self.rerank_depth, total.shape[1])
-        best = np.argpartition(-total, depth - 1, axis=1)[:, :depth]
-        keep = (np.take_along_axis(total, best, axis=1) > 0) & (n_seeds > 0)[:, None]
-        r, c = np.nonzero(keep)
+        best, _ = top_k_dense(total, self.rerank_depth)
+        r, c = np.nonzero((best >= 0) & (n_seeds > 0)[:, None])
         items = best[r, c]
         total[r, items] += self.rerank_weight * self.reranker(rows[r].astype(np.int32), items.astype(np.int32))
 

@@ -52,10 +52,17 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-import keras
-import numpy as np
-import scipy.sparse as sp
-import tensorflow as tf
+# TensorFlow sizes its thread pools by the cores it sees, and a reduction split over another
+# number of threads adds in another order: the last bits of a sum, and after a few epochs the
+# model, change. Fixed pool sizes (set before TensorFlow starts; the environment may override
+# them) make training exactly repeatable on a machine whatever cores a process may use.
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "2")
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+
+import keras  # noqa: E402  (after the thread settings above)
+import numpy as np  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+import tensorflow as tf  # noqa: E402
 from tqdm import tqdm
 
 from mpd_helpers.errors import MPDInputError
@@ -336,6 +343,7 @@ def train(matrix: sp.csr_matrix, config: NeuMFConfig | None = None,
     """Build and train NeuMF on a utility matrix; returns the model and per-epoch history."""
     config = config or NeuMFConfig()
     keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
     model = build_model(matrix.shape[0], matrix.shape[1], config.latent_dim,
                         config.dense_layers, config.reg_layers, config.reg_mf,
                         seed=config.seed, learning_rate=config.learning_rate)

@@ -53,19 +53,43 @@ def top_n_dense(scores: np.ndarray, seeds: sp.csr_matrix, popular: np.ndarray, n
     s = np.array(scores, dtype=np.float32)
     seed = seeds.tocoo()
     s[seed.row, seed.col] = 0.0
-    n_rows, n_tracks = s.shape
-    k = min(n, n_tracks)
-    idx = np.argpartition(-s, k - 1, axis=1)[:, :k] if k < n_tracks else np.tile(np.arange(n_tracks), (n_rows, 1))
-    vals = np.take_along_axis(s, idx, axis=1)
-    order = np.lexsort((idx, -vals), axis=1)
-    idx, vals = np.take_along_axis(idx, order, axis=1), np.take_along_axis(vals, order, axis=1)
-    out = np.full((n_rows, n), -1, np.int32)
-    out[:, :k] = np.where(vals > 0, idx, -1)
-    have = (vals > 0).sum(axis=1)
+    out, _ = top_k_dense(s, n)
+    have = (out >= 0).sum(axis=1)
     short = np.flatnonzero(have < n)
     if len(short):
-        _fill(out, have, short, seeds, popular, n_tracks)
+        _fill(out, have, short, seeds, popular, s.shape[1])
     return out
+
+
+def top_k_dense(s: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the ``k`` largest positive entries: (indices, scores), best first, -1 padded.
+
+    Ties are broken by the smaller track index, also at the k-th place. The choice among
+    tied entries never depends on the sorting kernel NumPy picks for the CPU: only the k-th
+    value comes from ``np.partition`` (a value, which every kernel agrees on), and the
+    entries are then selected by comparison with it.
+    """
+    n_rows, n_cols = s.shape
+    k = min(k, n_cols)
+    if k < n_cols:
+        kth = np.maximum(-np.partition(-s, k - 1, axis=1)[:, k - 1], 0)[:, None]
+    else:
+        kth = np.zeros((n_rows, 1), s.dtype)
+    take = s > kth
+    need = k - take.sum(axis=1)
+    tr, tc = np.nonzero((s == kth) & (kth > 0))  # ties at the k-th value, columns ascending
+    rank = np.arange(len(tr)) - np.searchsorted(tr, tr)
+    keep = rank < need[tr]
+    take[tr[keep], tc[keep]] = True
+    r, c = np.nonzero(take)
+    vals = s[r, c]
+    order = np.lexsort((c, -vals, r))
+    r, c, vals = r[order], c[order], vals[order]
+    pos = np.arange(len(r)) - np.searchsorted(r, r)
+    idx = np.full((n_rows, k), -1, np.int32)
+    top = np.zeros((n_rows, k), s.dtype)
+    idx[r, pos], top[r, pos] = c, vals
+    return idx, top
 
 
 def _keys(m: sp.csr_matrix) -> np.ndarray:

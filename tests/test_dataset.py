@@ -130,3 +130,40 @@ def test_stats_in_the_programs_form():
     assert ref["number of unique tracks"] == 2262292 and ref["top playlist titles"]["country"] == 10000
     table = stats.compare(figures, ref)
     assert table.loc["number of playlists", "MPD scaled"] == 1000
+
+
+def test_held_out_playlists_leave_training_without_counting_as_skipped():
+    b = challenge_build()
+    ds = dataset.load(mpd_dir(5), b.challenge_path, b.truth_path, progress=False)
+    assert ds.skipped == 0
+    assert (~ds.playlists["is_challenge"]).sum() == 5000 - 100
+
+
+def test_a_truth_without_source_pids_drops_nothing(tmp_path):
+    # as with held-out tracks of playlists that are not in these slices (the official set's)
+    b = challenge_build()
+    doc = orjson.loads(b.truth_path.read_bytes())
+    for record in doc["playlists"]:
+        del record["source_pid"]
+    truth = tmp_path / "truth.json"
+    truth.write_bytes(orjson.dumps(doc))
+    ds = dataset.load(mpd_dir(5), b.challenge_path, truth, progress=False)
+    assert (~ds.playlists["is_challenge"]).sum() == 5000 and ds.skipped == 0
+
+
+def test_a_truth_from_other_slices_never_makes_skipped_negative():
+    b = challenge_build()  # built from 5 slices; held-out pids beyond the first slice are absent
+    ds = dataset.load(mpd_dir(1), b.challenge_path, b.truth_path, progress=False)
+    in_first_slice = sum(p["source_pid"] < 1000 for p in orjson.loads(b.truth_path.read_bytes())["playlists"])
+    assert ds.skipped == 0
+    assert (~ds.playlists["is_challenge"]).sum() == 1000 - in_first_slice
+
+
+def test_a_bad_source_pid_is_named(tmp_path):
+    b = challenge_build()
+    doc = orjson.loads(b.truth_path.read_bytes())
+    doc["playlists"][3]["source_pid"] = "12"
+    truth = tmp_path / "truth.json"
+    truth.write_bytes(orjson.dumps(doc))
+    with pytest.raises(MPDInputError, match=r"truth.json, pid \d+, field 'source_pid': expected int"):
+        dataset.load(mpd_dir(5), b.challenge_path, truth, progress=False)

@@ -110,3 +110,21 @@ def test_item_knn_recommends_co_occurring_tracks():
     co = np.asarray(train[train[:, seeds].getnnz(axis=1) > 0].sum(axis=0)).ravel()
     first = recs[list(rows).index(row), :10]
     assert (co[first] > 0).all()  # the best candidates occur beside a seed
+
+
+def test_top_k_dense_breaks_ties_by_index_also_at_the_kth_place():
+    s = np.array([[0.5, 0.9, 0.5, 0.0, 0.5, 0.5, 0.2],
+                  [0.0, 0.0, 0.3, 0.0, 0.0, 0.0, 0.0]], np.float32)
+    idx, vals = recommend.top_k_dense(s, 3)
+    assert idx[0].tolist() == [1, 0, 2]  # 0.9, then the first two of the four tied 0.5s
+    assert idx[1].tolist() == [2, -1, -1]  # only positive scores are candidates
+    assert vals[1].tolist() == [np.float32(0.3), 0.0, 0.0]
+
+
+def test_top_k_dense_matches_a_full_stable_sort_on_many_ties():
+    rng = np.random.default_rng(0)
+    s = rng.integers(0, 6, size=(50, 3000)).astype(np.float32) / 5  # few distinct values: ties everywhere
+    idx, _ = recommend.top_k_dense(s, 500)
+    expected = np.argsort(-s, axis=1, kind="stable")[:, :500]  # stable: equal scores keep index order
+    expected = np.where(np.take_along_axis(s, expected, axis=1) > 0, expected, -1)
+    assert (idx == expected).all()

@@ -7,7 +7,11 @@ progress bars, TensorFlow's start-up log), and the intermediate states of progre
 redrawn in place on stdout (consecutive stream pieces are joined and the text that a \r or
 \b overwrote is dropped, as a terminal or nbval would). Execution counts stay: nbval only
 compares the outputs of cells that have one.
-Usage: python tools/clean_reference.py NOTEBOOK.ipynb
+With --book, for a chapter executed for the book: stderr stays (a warning is for the reader
+to see), less the native log lines TensorFlow and absl print at start-up, and papermill's
+metadata stays too.
+
+Usage: python tools/clean_reference.py [--book] NOTEBOOK.ipynb
 """
 
 from __future__ import annotations
@@ -22,6 +26,13 @@ import nbformat
 VOLATILE_CELL_METADATA = ("papermill", "execution", "ExecuteTime")
 OVERWRITTEN_BY_BACKSPACE = re.compile(r"[^\n]\x08")
 OVERWRITTEN_BY_RETURN = re.compile(r"^.*\r(?=[^\n])", re.MULTILINE)
+# Lines TensorFlow's C++ runtime and absl write straight to the process's stderr.
+NATIVE_LOG_LINE = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] .*"
+    r"|[IWEF]\d{4} [\d:.]+ +\d+ \S+:\d+\] .*"
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|To enable the following instructions: .*rebuild TensorFlow with the appropriate compiler flags\.)\n?",
+    re.MULTILINE)
 
 
 def resolve_redraws(text: str) -> str:
@@ -64,10 +75,24 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def main(path: str) -> int:
+def drop_native_logs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Remove TensorFlow's and absl's log lines from stderr, and streams left empty, in place."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        outputs = merge_streams(cell.outputs)
+        for out in outputs:
+            if out.output_type == "stream" and out.name == "stderr":
+                out.text = NATIVE_LOG_LINE.sub("", out.text)
+        cell.outputs = [out for out in outputs if not (out.output_type == "stream" and not out.text)]
+    return nb
+
+
+def main(path: str, book: bool = False) -> int:
     """Rewrite the notebook at path, cleaned, through a temporary file."""
     target = Path(path)
-    nb = clean(nbformat.read(target, as_version=4))
+    nb = nbformat.read(target, as_version=4)
+    nb = drop_native_logs(nb) if book else clean(nb)
     tmp = target.with_name(f".{target.name}.tmp")
     nbformat.write(nb, tmp)
     os.replace(tmp, target)
@@ -75,6 +100,8 @@ def main(path: str) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    book = args[:1] == ["--book"]
+    if len(args) != 1 + book:
         raise SystemExit(__doc__)
-    raise SystemExit(main(sys.argv[1]))
+    raise SystemExit(main(args[-1], book=book))

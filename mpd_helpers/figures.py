@@ -1,0 +1,138 @@
+"""Each chapter's key figures, recorded, and checked against a reference within stated tolerances.
+
+The data, the challenge set, popularity, the neighbour models and the metrics come out the
+same, bit for bit, on any x86-64 machine, so nbval checks what the chapters print about them
+character by character. A trained model does not: another CPU, another BLAS kernel or
+TensorFlow's oneDNN switched off adds in another order, and after a few epochs the last bits
+have become the third decimal. So the chapters print the figures that follow from the model
+for the reader, nbval leaves those cells' text alone, and every figure is also written to
+``<work>/figures/<chapter>.json``; ``tests/test_reference_figures.py`` compares that record with
+``tests/reference_figures.json`` within the tolerance of the figure's kind (:data:`TOLERANCES`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from mpd_helpers.errors import MPDInputError
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far a figure may move from its reference: ``|x - ref| <= abs + rel * |ref|``."""
+
+    abs: float = 0.0
+    rel: float = 0.0
+    meaning: str = ""
+
+    def allows(self, value: float, reference: float) -> bool:
+        """Whether ``value`` lies within this tolerance of ``reference``."""
+        if math.isnan(reference):
+            return math.isnan(value)
+        return abs(value - reference) <= self.abs + self.rel * abs(reference) + 1e-12
+
+    def __str__(self) -> str:
+        parts = ([f"±{self.abs:g}"] if self.abs else []) + ([f"±{self.rel:.0%}"] if self.rel else [])
+        return " + ".join(parts) or "exact"
+
+
+# The kinds of figure and how far each may move between machines. The model-dependent ones are
+# several times what the cross-check (`make cross-check`) measured across thread counts, BLAS
+# kernels and oneDNN, and small enough that a real regression (a broken negative sampler, no
+# seed removal, a wrong blend weight) lies outside them.
+TOLERANCES: dict[str, Tolerance] = {
+    "exact": Tolerance(meaning="the same on every machine: data, neighbour models, their grades"),
+    "loss": Tolerance(rel=0.05, meaning="NeuMF's training loss per epoch"),
+    "accuracy": Tolerance(abs=0.01, meaning="NeuMF's training accuracy per epoch"),
+    "metric": Tolerance(abs=0.01, meaning="R-precision or NDCG of a system that uses the model"),
+    "clicks": Tolerance(abs=0.5, meaning="mean clicks of a system that uses the model"),
+    "share": Tolerance(abs=0.03, meaning="a share of playlists (cluster title purity)"),
+    "cluster size": Tolerance(rel=0.15, abs=2, meaning="the smallest, median and largest k-means cluster"),
+    "singletons": Tolerance(abs=10, meaning="k-means clusters of one playlist"),
+    "candidates": Tolerance(abs=15, meaning="mean candidates (at most 500) a cluster gives a playlist"),
+}
+
+
+@dataclass
+class Record:
+    """The key figures of one chapter: name -> (value, kind)."""
+
+    chapter: str
+    figures: dict[str, tuple[float, str]] = field(default_factory=dict)
+
+    def add(self, name: str, value: float, kind: str) -> "Record":
+        """Note one figure; ``kind`` names its tolerance in :data:`TOLERANCES`."""
+        if kind not in TOLERANCES:
+            raise MPDInputError(f"unknown kind {kind!r}; one of {', '.join(TOLERANCES)}", field="kind")
+        self.figures[name] = (float(value), kind)
+        return self
+
+    def add_table(self, frame: pd.DataFrame, kinds: dict[str, str]) -> "Record":
+        """Note every cell of the columns in ``kinds`` (column -> kind), named "column, row"."""
+        label = f"{frame.index.name} " if frame.index.name else ""
+        for column, kind in kinds.items():
+            for row, value in frame[column].items():
+                self.add(f"{column}, {label}{row}", value, kind)
+        return self
+
+    def save(self, work_dir: str | Path) -> Path:
+        """Write ``<work_dir>/figures/<chapter>.json`` (through a temporary file)."""
+        out = Path(work_dir) / "figures"
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"{self.chapter}.json"
+        tmp = out / f".{self.chapter}.json.tmp"
+        tmp.write_text(json.dumps({name: {"value": v, "kind": k} for name, (v, k) in self.figures.items()},
+                                  indent=1, allow_nan=True) + "\n")
+        tmp.replace(path)
+        return path
+
+
+def read(path: str | Path) -> dict[str, dict]:
+    """A chapter's record as written by :meth:`Record.save` (name -> {value, kind})."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no record of figures; execute the chapter first") from None
+    except json.JSONDecodeError as err:
+        raise MPDInputError(f"malformed JSON: {err.msg}", file=path, line=err.lineno) from None
+    for name, entry in doc.items():
+        if not isinstance(entry, dict) or entry.get("kind") not in TOLERANCES \
+                or not isinstance(entry.get("value"), (int, float)):
+            raise MPDInputError("expected {value: number, kind: one of the tolerance kinds}", file=path,
+                                field=name)
+    return doc
+
+
+def compare(record: dict[str, dict], reference: dict[str, dict]) -> pd.DataFrame:
+    """One row per reference figure: value, reference, tolerance and whether it is within it.
+
+    The tolerance is the reference's kind's; a figure missing from the record fails.
+    """
+    rows = []
+    for name, ref in reference.items():
+        tol = TOLERANCES[ref["kind"]]
+        value = record.get(name, {}).get("value", math.nan)
+        ok = name in record and tol.allows(value, ref["value"])
+        rows.append({"figure": name, "kind": ref["kind"], "value": value, "reference": ref["value"],
+                     "tolerance": str(tol), "ok": ok})
+    return pd.DataFrame(rows, columns=["figure", "kind", "value", "reference", "tolerance", "ok"])
+
+
+def spread(records: dict[str, dict[str, dict]], reference: dict[str, dict]) -> pd.DataFrame:
+    """For each model-dependent figure, the largest move from the reference over several runs.
+
+    ``records`` maps a setting's name to its record. Exact figures that stayed exact are
+    summed up in one row.
+    """
+    rows = []
+    for name, ref in reference.items():
+        moves = {setting: rec.get(name, {}).get("value", math.nan) - ref["value"] for setting, rec in records.items()}
+        rows.append({"figure": name, "kind": ref["kind"], "reference": ref["value"], **moves,
+                     "tolerance": str(TOLERANCES[ref["kind"]])})
+    return pd.DataFrame(rows).set_index("figure")

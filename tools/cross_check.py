@@ -1,0 +1,124 @@
+"""Run `make test` under settings that change the floating-point work, and tabulate what moved.
+
+Usage: python tools/cross_check.py [--out DIR] [--table book/cross_check.md] [SETTING ...]
+
+Each setting runs the whole `make test` (unit tests, nbval over every chapter, and the check
+of the chapters' recorded figures against tests/reference_figures.json) in a changed
+environment: one core instead of two, TensorFlow's oneDNN kernels off, OpenBLAS's Haswell
+kernels instead of the ones it picks for this CPU, NumPy without its AVX-512 kernels (as on
+an older CPU). Each run's figures are kept under DIR/<setting>/, and the table of how far
+every model-dependent figure moved from the reference, per setting, is written to the
+markdown file the book's reproducibility appendix includes. Exits 1 if any setting failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import pandas as pd  # noqa: E402
+
+from mpd_helpers import figures  # noqa: E402
+
+# name -> (command prefix, environment)
+SETTINGS: dict[str, tuple[list[str], dict[str, str]]] = {
+    "as recorded": ([], {}),
+    "1 core": (["taskset", "-c", "0"], {}),
+    "oneDNN off": ([], {"TF_ENABLE_ONEDNN_OPTS": "0"}),
+    "OpenBLAS Haswell": ([], {"OPENBLAS_CORETYPE": "Haswell"}),
+    "NumPy without AVX-512": ([], {"NPY_DISABLE_CPU_FEATURES": "X86_V4,AVX512_ICL,AVX512_SPR"}),
+}
+
+
+def run(name: str, out: Path) -> tuple[bool, float]:
+    """``make test`` under one setting; its figures go to out/<name>. Returns (passed, seconds)."""
+    prefix, env = SETTINGS[name]
+    records = ROOT / "work" / "figures"
+    shutil.rmtree(records, ignore_errors=True)
+    start = time.perf_counter()
+    print(f"=== {name}: {' '.join(prefix + [f'{k}={v}' for k, v in env.items()] + ['make test'])}", flush=True)
+    done = subprocess.run(prefix + ["make", "test"], cwd=ROOT, env={**os.environ, **env})
+    seconds = time.perf_counter() - start
+    target = out / name.replace(" ", "_")
+    shutil.rmtree(target, ignore_errors=True)
+    if records.is_dir():
+        shutil.copytree(records, target)
+    print(f"=== {name}: {'passed' if done.returncode == 0 else 'FAILED'} in {seconds / 60:.1f} min", flush=True)
+    return done.returncode == 0, seconds
+
+
+def table(out: Path, names: list[str], passed: dict[str, bool]) -> str:
+    """Markdown: per model-dependent figure, its move from the reference under each setting."""
+    reference = json.loads((ROOT / "tests" / "reference_figures.json").read_text())
+    lines = []
+    frames = []
+    for chapter, ref in reference.items():
+        records = {}
+        for name in names:
+            path = out / name.replace(" ", "_") / f"{chapter}.json"
+            records[name] = figures.read(path) if path.is_file() else {}
+        frame = figures.spread(records, ref)
+        frame.insert(0, "chapter", chapter)
+        frames.append(frame)
+    moves = pd.concat(frames)
+    exact = moves[moves["kind"] == "exact"]
+    exact_moved = {name: int((exact[name].abs() > 0).sum() + exact[name].isna().sum()) for name in names}
+    shown = moves[moves["kind"] != "exact"].reset_index()
+    cells = ["| chapter | figure | reference | " + " | ".join(names) + " | tolerance |",
+             "|---|---|---:|" + "---:|" * len(names) + "---|"]
+    for _, row in shown.iterrows():
+        diffs = " | ".join("—" if pd.isna(row[n]) else ("0" if row[n] == 0 else f"{row[n]:+.4f}") for n in names)
+        cells.append(f"| {row['chapter']} | {row['figure']} | {row['reference']:.4f} | {diffs} | {row['tolerance']} |")
+    lines.append(f"Measured with `python tools/cross_check.py` on {platform.machine()} "
+                 f"({os.cpu_count()} cores), against references recorded with the default setting. "
+                 "Each cell is the figure's move from its reference (0: bit-identical).")
+    lines.append("")
+    lines.append("| setting | `make test` | exact figures that moved |")
+    lines.append("|---|---|---:|")
+    for name in names:
+        lines.append(f"| {name} | {'passed' if passed.get(name) else 'failed'} | "
+                     f"{exact_moved[name]} of {len(exact)} |")
+    lines.append("")
+    lines.extend(cells)
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the settings, then write the table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("settings", nargs="*", default=list(SETTINGS), help=f"any of: {', '.join(SETTINGS)}")
+    parser.add_argument("--out", type=Path, default=ROOT / "_build" / "cross-check")
+    parser.add_argument("--table", type=Path, default=ROOT / "book" / "cross_check.md")
+    parser.add_argument("--table-only", action="store_true", help="tabulate the runs already under --out")
+    args = parser.parse_args(argv)
+    unknown = set(args.settings) - set(SETTINGS)
+    if unknown:
+        parser.error(f"unknown setting(s) {', '.join(sorted(unknown))}; choose from {', '.join(SETTINGS)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    status = args.out / "status.json"
+    passed = json.loads(status.read_text()) if status.is_file() else {}
+    if not args.table_only:
+        for name in args.settings:
+            passed[name], _ = run(name, args.out)
+            status.write_text(json.dumps(passed, indent=1))
+    names = [n for n in SETTINGS if n in passed]
+    text = table(args.out, names, passed)
+    tmp = args.table.with_name(f".{args.table.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(args.table)
+    print(text)
+    return 0 if all(passed[n] for n in names) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
