@@ -54,7 +54,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import dataset, matrix, neumf, plots
+from mpd_helpers import dataset, figures, matrix, neumf, plots
 
 work = Path(work_dir)
 ds = dataset.read_saved(work / "dataset")
@@ -125,9 +125,18 @@ model, history = neumf.train(M, config, progress=False)
 seconds = time.perf_counter() - start
 print(f"trained {epochs} epochs; took {seconds:.0f} s ({epochs * len(labels) / seconds:,.0f} samples/s)")
 
-# %%
+# %% [markdown]
+# The loss and accuracy per epoch. Training is exactly repeatable on one machine (seeded,
+# TensorFlow's op determinism, fixed thread pools), but not across machines: another CPU or
+# BLAS kernel adds in another order, and the last bits grow over the epochs. So these figures,
+# and everything that follows from the model in the next chapters, are also written to
+# `figures/02_neumf.json` in the work directory, where the regression tests compare them with
+# the recorded reference within stated tolerances (see the appendix on reproducibility).
+
+# %% tags=["nbval-ignore-output"]
 curve = pd.DataFrame({"loss": history["loss"], "accuracy": history["accuracy"]},
                      index=pd.RangeIndex(1, epochs + 1, name="epoch"))
+figures.Record("02_neumf").add_table(curve, {"loss": "loss", "accuracy": "accuracy"}).save(work)
 print(curve.round(4).to_string())
 
 # %%

@@ -35,7 +35,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import clustering, dataset, neumf
+from mpd_helpers import clustering, dataset, figures, neumf
 
 pd.set_option("display.width", 140, "display.max_colwidth", 60)
 work = Path(work_dir)
@@ -62,8 +62,12 @@ np.savez(work / "clusters.npz", labels=labels, centers=kmeans.cluster_centers_)
 # playlist's candidates are all tracks of its cluster, so a very large cluster means many
 # candidates to score, and a tiny one means few (and more popular-track filling).
 
-# %%
+# %% tags=["nbval-ignore-output"]
 sizes = np.bincount(labels, minlength=n_clusters)
+record = figures.Record("03_clustering")
+for name, value in {"min": sizes.min(), "median": np.median(sizes), "max": sizes.max()}.items():
+    record.add(f"{name} cluster size", value, "cluster size")
+record.add("singletons", (sizes == 1).sum(), "singletons")
 print(f"cluster sizes: min {sizes.min()}, median {int(np.median(sizes))}, max {sizes.max()}; "
       f"{(sizes == 1).sum()} singletons")
 proj = clustering.project_2d(user_latent, seed=seed)
@@ -80,7 +84,7 @@ plt.show()
 # What does a cluster hold? Its most common titles and artists show whether neighbours
 # share a theme. The largest clusters:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 summary = clustering.describe(ds, labels)
 summary.sort_values("playlists", ascending=False, kind="stable").head(8)
 
@@ -89,7 +93,8 @@ summary.sort_values("playlists", ascending=False, kind="stable").head(8)
 # title is the most common one of their cluster, against the same figure with the cluster
 # labels shuffled.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 purity = clustering.title_purity(ds, labels)
 shuffled = clustering.title_purity(ds, np.random.default_rng(seed).permutation(labels))
+record.add("title purity", purity, "share").add("title purity, shuffled labels", shuffled, "share").save(work)
 print(f"title purity: {purity:.3f} with k-means clusters, {shuffled:.3f} with shuffled labels")

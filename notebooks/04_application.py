@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import challenge, dataset, matrix, neumf, recommend
+from mpd_helpers import challenge, dataset, figures, matrix, neumf, recommend
 
 pd.set_option("display.width", 140, "display.max_colwidth", 50)
 work = Path(work_dir)
@@ -84,7 +84,7 @@ print(f"shape {recs.shape}; rows with 500 distinct tracks: {(distinct == n_recom
 # candidates rather than from the popular fill, by challenge category (named from the
 # held-out truth when there is one; otherwise by seeds and title):
 
-# %%
+# %% tags=["nbval-ignore-output"]
 pids = ds.playlists["mpd_pid"].to_numpy()[rows]
 truth_path = dataset.read_source(work / "dataset").get("truth_path")
 if truth_path is not None:
@@ -95,13 +95,15 @@ else:
 cands = pipeline.scores(rows)
 own = np.minimum(np.asarray((cands != 0).sum(axis=1)).ravel() - seeds.getnnz(axis=1), n_recommendations)
 served = pd.DataFrame({"category": group, "path": pipeline.served_by(rows), "candidates": np.maximum(own, 0)})
-served.groupby("category").agg(path=("path", lambda s: ", ".join(sorted(set(s)))), playlists=("path", "size"),
-                               candidates=("candidates", "mean")).round(1)
+by_category = served.groupby("category").agg(path=("path", lambda s: ", ".join(sorted(set(s)))),
+                                             playlists=("path", "size"), candidates=("candidates", "mean"))
+figures.Record("04_application").add_table(by_category, {"candidates": "candidates"}).save(work)
+by_category.round(1)
 
 # %% [markdown]
 # One playlist, its seeds and its first recommendations:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 row = rows[np.flatnonzero(M[rows].getnnz(axis=1) == 10)[0]]
 i = list(rows).index(row)
 print(f"playlist {ds.playlists.at[row, 'mpd_pid']} titled {ds.playlists.at[row, 'name']!r}")

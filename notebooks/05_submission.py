@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import dataset, submission
+from mpd_helpers import dataset, figures, submission
 
 work = Path(work_dir)
 challenge_path = dataset.read_source(work / "dataset")["challenge_path"]  # the set the predictions answer
@@ -46,7 +46,7 @@ path = submission.write(work / "submission.csv", pids, tracks, team_name, contac
 print(f"wrote {path.name} ({path.stat().st_size / 2**20:.1f} MiB) and {path.name}.gz "
       f"({Path(str(path) + '.gz').stat().st_size / 2**20:.1f} MiB): {len(pids):,} playlists x {tracks.shape[1]} tracks")
 
-# %%
+# %% tags=["nbval-ignore-output"]
 with open(path) as f:
     for line in f.readlines()[:3]:
         print(line[:150] + (" ..." if len(line) > 150 else ""))
@@ -68,7 +68,7 @@ print(submission.format_report(submission.verify(challenge_path, path)))
 # And on a deliberately broken copy: one playlist repeats a track, one is given one of its
 # own seed tracks, one has a malformed URI, one has 499 tracks, and one line is missing.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 from mpd_helpers.dataset import read_challenge
 
 given = read_challenge(challenge_path)
@@ -92,4 +92,6 @@ for line in lines[1:]:
     broken.append(", ".join(fields))
 broken_path = work / "broken_submission.csv"
 broken_path.write_text("\n".join(broken) + "\n")
-print(submission.format_report(submission.verify(challenge_path, broken_path)))
+problems = submission.verify(challenge_path, broken_path)
+figures.Record("05_submission").add("problems in the broken copy", len(problems), "exact").save(work)
+print(submission.format_report(problems))

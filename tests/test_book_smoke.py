@@ -26,7 +26,7 @@ papermill = pytest.importorskip("papermill")
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
 SMALL = {  # parameters that make each chapter quick; every chapter ignores the ones it lacks
-    "n_slices": 1, "per_category": 3, "epochs": 1, "batch_size": 4096, "latent_dim": 8,
+    "n_slices": 5, "per_category": 10, "epochs": 1, "batch_size": 4096, "latent_dim": 8,
     "dense_layers": [32, 16, 8], "n_clusters": 8,
 }
 sys.path.insert(0, str(ROOT / "tools"))
