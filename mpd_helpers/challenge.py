@@ -9,15 +9,17 @@ itself on tracks it has never seen, along the very code path a real MPD takes.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pandas as pd
 
+from mpd_helpers import io as files
 from mpd_helpers.dataset import Part, read_slices
 from mpd_helpers.errors import MPDInputError
-from mpd_helpers.synthetic import write_json
 
 FIRST_CHALLENGE_PID = 1_000_000
 
@@ -185,11 +187,28 @@ def build_from(part: Part, out_dir: str | Path, per_category: int = 100, seed: i
             truth.append({"pid": pid, "category": cat.number, "source_pid": int(pl["pid"]),
                           "tracks": held[["pos", "track_uri", "artist_uri"]].to_dict("records")})
     challenge_path, truth_path = out / "challenge_set.json", out / "challenge_truth.json"
-    write_json(challenge_path, {"date": "2018-01-16 08:47:28.198015", "version": "v1", "name": "challenge_set",
-                                "description": f"{len(challenge)} playlists in 10 categories built from an MPD "
-                                               f"directory with seed {seed}", "playlists": challenge})
-    write_json(truth_path, {"playlists": truth})
+    # Both files carry the same build id, and are renamed into place together: a reader can
+    # tell a truth file that belongs to another challenge set (see check_pair).
+    build_id = hashlib.sha256(orjson.dumps(challenge) + orjson.dumps(truth)).hexdigest()[:16]
+    challenge_doc = {"date": "2018-01-16 08:47:28.198015", "version": "v1", "name": "challenge_set",
+                     "description": f"{len(challenge)} playlists in 10 categories built from an MPD "
+                                    f"directory with seed {seed}", "build": build_id, "playlists": challenge}
+    truth_doc = {"build": build_id, "playlists": truth}
+    files.write_files([(path, lambda handle, doc=doc: handle.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2)))
+                       for path, doc in ((challenge_path, challenge_doc), (truth_path, truth_doc))])
     return Build(challenge_path, truth_path, pd.DataFrame(summary).set_index("category"))
+
+
+def check_pair(challenge_path: str | Path, truth_path: str | Path) -> None:
+    """Refuse a truth file built with another challenge set than this one (by their build ids)."""
+    ids = {}
+    for path in (challenge_path, truth_path):
+        doc = files.read_json(path)
+        ids[path] = doc.get("build") if isinstance(doc, dict) else None
+    if None not in ids.values() and ids[challenge_path] != ids[truth_path]:
+        raise MPDInputError(f"belongs to another challenge set (build {ids[truth_path]}, while "
+                            f"{challenge_path} is build {ids[challenge_path]}); rebuild both together",
+                            file=truth_path, field="build")
 
 
 def _track_records(frame: pd.DataFrame) -> list[dict]:
@@ -200,9 +219,7 @@ def _track_records(frame: pd.DataFrame) -> list[dict]:
 
 def read_truth(path: str | Path) -> pd.DataFrame:
     """The held-out tracks: pid, category, pos, track_uri, artist_uri, in playlist order."""
-    from mpd_helpers.dataset import _parse
-
-    doc = _parse(Path(path))
+    doc = files.read_json(path)
     try:
         rows = [(p["pid"], p["category"], t["pos"], t["track_uri"], t["artist_uri"])
                 for p in doc["playlists"] for t in p["tracks"]]
@@ -214,13 +231,16 @@ def read_truth(path: str | Path) -> pd.DataFrame:
 
 def add_cli(subparsers) -> None:
     """``challenge``: build a challenge set from an MPD directory."""
+    from mpd_helpers.cli import positive_int, share
+
     p = subparsers.add_parser("challenge", help="build a challenge set and its held-out truth from MPD slices",
                               description="Apply the challenge's 10-category recipe to an MPD directory.")
     p.add_argument("mpd_dir")
     p.add_argument("out_dir", help="where challenge_set.json and challenge_truth.json go")
-    p.add_argument("--per-category", type=int, default=100, help="playlists per category (1000 = official size)")
+    p.add_argument("--per-category", type=positive_int, default=100,
+                   help="playlists per category (1000 = official size)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--min-coverage", type=float, default=0.9,
+    p.add_argument("--min-coverage", type=share, default=0.9,
                    help="least share of a playlist's held-out tracks that must occur in training (default 0.9)")
     p.set_defaults(func=_cli)
 

@@ -1,37 +1,91 @@
-"""The command line: one sub-command per task, each registered by the module that owns it."""
+"""The command line: one sub-command per task, each a thin call into the module that owns it."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import math
+import os
 import sys
 
-# Modules that contribute sub-commands; each defines ``add_cli(subparsers)`` which adds its
-# parsers and sets ``func`` (a callable taking the parsed namespace and returning an exit code).
-COMMAND_MODULES = ("synthetic", "challenge", "embedded", "dataset", "stats", "submission", "metrics")
+from mpd_helpers.errors import MPDInputError
+
+# The modules that contribute sub-commands, and the commands each adds through its
+# ``add_cli(subparsers)`` (which sets ``func``: parsed namespace -> exit code).
+COMMANDS = {
+    "synthetic": ("synth",),
+    "challenge": ("challenge",),
+    "embedded": ("embedded",),
+    "dataset": ("check",),
+    "stats": ("stats",),
+    "submission": ("verify",),
+    "metrics": ("evaluate",),
+}
+EXIT_CODES = """exit status:
+  0    done; the checked file is valid
+  1    the checked file has problems (check, verify), or the submission does not cover
+       the truth (evaluate without --partial)
+  2    bad input or usage: a missing, unreadable or malformed file or argument,
+       named with its file, line, pid and field where it has them
+  141  the output was closed early (e.g. piped into head)"""
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return value
+
+
+def share(text: str) -> float:
+    """An argparse type: a number in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and 0 < value <= 1):
+        raise argparse.ArgumentTypeError(f"{text} is not a share in (0, 1]")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every module's sub-commands."""
-    parser = argparse.ArgumentParser(prog="python -m mpd_helpers", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m mpd_helpers", description=__doc__, epilog=EXIT_CODES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"mpd_helpers.{name}")
-        except ModuleNotFoundError as err:
-            if err.name == f"mpd_helpers.{name}":
-                continue
-            raise
-        if hasattr(module, "add_cli"):
-            module.add_cli(sub)
+    for name, commands in COMMANDS.items():
+        module = importlib.import_module(f"mpd_helpers.{name}")
+        module.add_cli(sub)
+        missing = set(commands) - set(sub.choices)
+        if missing:
+            raise RuntimeError(f"mpd_helpers.{name} did not add the command(s) {', '.join(sorted(missing))}")
+    for command in sub.choices.values():
+        command.epilog = EXIT_CODES
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one sub-command and return its exit code."""
+    """Run one sub-command and return its exit code; bad input is reported in one line."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (FileNotFoundError, ValueError) as err:  # MPDInputError is a ValueError
+    except MPDInputError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+    except OSError as err:  # missing, unreadable or unwritable files and folders
+        if isinstance(err, BrokenPipeError):
+            return _closed_output()
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
+    return 2
+
+
+def _closed_output() -> int:
+    """The reader of our output went away: stop quietly, as command-line tools do."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # Python's final flush must not fail again
+    return 141

@@ -17,16 +17,16 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from operator import itemgetter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import orjson
 import pandas as pd
 import pyarrow as pa
 from tqdm import tqdm
 
 from mpd_helpers.errors import MPDInputError
+from mpd_helpers.io import read_json, write_json, write_with
 
 SLICE_RE = re.compile(r"mpd\.slice\.(\d+)-(\d+)\.json$")
 TRACK_FIELDS = {"pos": int, "artist_name": str, "track_uri": str, "artist_uri": str,
@@ -47,6 +47,7 @@ class Part:
     playlists: pd.DataFrame  # one row per playlist; column ``file`` says where it came from
     entries: pd.DataFrame  # one row per playlist-track entry; ``row`` points into playlists
     skipped: int = 0  # playlists dropped by the lenient reader
+    skipped_files: list[str] = field(default_factory=list)  # whole files it could not read
 
 
 def slice_files(mpd_dir: str | Path) -> list[Path]:
@@ -62,10 +63,7 @@ def slice_files(mpd_dir: str | Path) -> list[Path]:
 
 def _parse(path: Path) -> dict:
     """One JSON file, or an error naming its line and column."""
-    try:
-        return orjson.loads(path.read_bytes())
-    except orjson.JSONDecodeError as err:
-        raise MPDInputError(f"malformed JSON: {err.msg} (column {err.colno})", file=path, line=err.lineno) from None
+    return read_json(path)
 
 
 def _record_problem(record: object, fields: dict, optional: set[str], nested: dict | None) -> tuple[str, str] | None:
@@ -156,7 +154,8 @@ def _concat(parts: list[Part]) -> Part:
     offsets = np.cumsum([0] + [len(p.playlists) for p in parts[:-1]])
     entries = [p.entries.assign(row=p.entries["row"].to_numpy() + off) for p, off in zip(parts, offsets)]
     return Part(pd.concat([p.playlists for p in parts], ignore_index=True),
-                pd.concat(entries, ignore_index=True), sum(p.skipped for p in parts))
+                pd.concat(entries, ignore_index=True), sum(p.skipped for p in parts),
+                [f for p in parts for f in p.skipped_files])
 
 
 def _drop_rows(part: Part, bad: np.ndarray) -> Part:
@@ -166,7 +165,7 @@ def _drop_rows(part: Part, bad: np.ndarray) -> Part:
     entries = part.entries[keep[part.entries["row"].to_numpy()]]
     entries = entries.assign(row=new_row[entries["row"].to_numpy()])
     return Part(part.playlists[keep].reset_index(drop=True), entries.reset_index(drop=True),
-                part.skipped + int(bad.sum()))
+                part.skipped + int(bad.sum()), part.skipped_files)
 
 
 def _group_checks(part: Part, checks: dict[str, np.ndarray], lenient: bool) -> Part:
@@ -231,17 +230,20 @@ class _Inline:
     map = staticmethod(map)
 
 
-def _read_slice(path: Path, lenient: bool) -> Part | None:
-    """One slice file as a Part (None when lenient and the file is not JSON)."""
+def _read_slice(path: Path, lenient: bool) -> Part | str:
+    """One slice file as a Part; when lenient, the reason it could not be read instead.
+
+    (It runs in a worker process: a warning raised there would be lost, so the reason goes
+    back to the caller, which reports it.)
+    """
     try:
         doc = _parse(path)
-    except MPDInputError as err:
+        if not isinstance(doc, dict) or not isinstance(doc.get("playlists"), list):
+            raise MPDInputError("expected an object with a 'playlists' list", file=path, field="playlists")
+    except (MPDInputError, OSError) as err:
         if not lenient:
             raise
-        warnings.warn(f"skipped {err}")
-        return None
-    if not isinstance(doc, dict) or not isinstance(doc.get("playlists"), list):
-        raise MPDInputError("expected an object with a 'playlists' list", file=path, field="playlists")
+        return str(err) if isinstance(err, MPDInputError) else f"{path}: {err.strerror or err}"
     return _check_slice(_part(path, doc["playlists"], PLAYLIST_FIELDS, {"description"}, lenient), lenient)
 
 
@@ -268,10 +270,12 @@ def read_slices(mpd_dir: str | Path, lenient: bool = False, progress: bool = Tru
     with (ProcessPoolExecutor(workers) if workers > 1 else _Inline()) as pool:
         parts = list(tqdm(pool.map(read, files), total=len(files), desc="reading slices",
                           disable=not progress, unit="slice"))
-    parts = [p for p in parts if p is not None]
+    unreadable = [p for p in parts if isinstance(p, str)]
+    parts = [p for p in parts if not isinstance(p, str)]
     if not parts:
-        raise MPDInputError("no readable slice", file=mpd_dir)
+        raise MPDInputError("no readable slice" + (f" ({unreadable[0]})" if unreadable else ""), file=mpd_dir)
     part = _concat(parts)
+    part.skipped_files = unreadable
     checks = {"pid": _duplicate_pids(part)}
     return _report_skipped(_group_checks(part, checks, lenient), mpd_dir)
 
@@ -300,7 +304,9 @@ def read_challenge(path: str | Path, lenient: bool = False) -> Part:
 
 
 def _report_skipped(part: Part, source: str | Path) -> Part:
-    """Warn once, naming the source, when the lenient reader dropped playlists."""
+    """Warn, naming the source, when the lenient reader dropped playlists or whole files."""
+    for reason in part.skipped_files:
+        warnings.warn(f"skipped an unreadable file: {reason}")
     if part.skipped:
         warnings.warn(f"{source}: skipped {part.skipped} malformed playlist(s)")
     return part
@@ -341,6 +347,10 @@ def load(mpd_dir: str | Path, challenge_path: str | Path | None = None, truth_pa
         train.skipped -= int(held_out.sum())  # held out on purpose, not skipped as malformed
     parts = [train]
     if challenge_path is not None:
+        if truth_path is not None:
+            from mpd_helpers.challenge import check_pair
+
+            check_pair(challenge_path, truth_path)
         parts.append(read_challenge(challenge_path, lenient=lenient))
     return index(parts, skipped=sum(p.skipped for p in parts))
 
@@ -426,7 +436,8 @@ def _check_cli(args) -> int:
         print(problem)
     print(f"{len(part.playlists)} playlists, {len(part.entries)} entries read"
           + (f", {n_challenge} challenge playlists" if n_challenge is not None else "")
-          + f"; {part.skipped} skipped; {len(problems)} rule violation(s)")
+          + f"; {part.skipped} playlists and {len(part.skipped_files)} files skipped; "
+          f"{len(problems)} rule violation(s)")
     return 1 if problems else 0
 
 
@@ -438,13 +449,9 @@ def save(ds: Dataset, folder: str | Path, **source: str | Path | None) -> Path:
     """
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / ".source.json.tmp"
-    tmp.write_text(json.dumps({k: (str(Path(v).resolve()) if v is not None else None) for k, v in source.items()}))
-    os.replace(tmp, out / "source.json")
+    write_json(out / "source.json", {k: (str(Path(v).resolve()) if v is not None else None) for k, v in source.items()})
     for name in ("entries", "tracks", "playlists"):
-        tmp = out / f".{name}.parquet.tmp"
-        getattr(ds, name).to_parquet(tmp)
-        os.replace(tmp, out / f"{name}.parquet")
+        write_with(out / f"{name}.parquet", getattr(ds, name).to_parquet)
     return out
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mpd_helpers import io as files
 from mpd_helpers.errors import MPDInputError
 
 
@@ -84,12 +85,8 @@ class Record:
         """Write ``<work_dir>/figures/<chapter>.json`` (through a temporary file)."""
         out = Path(work_dir) / "figures"
         out.mkdir(parents=True, exist_ok=True)
-        path = out / f"{self.chapter}.json"
-        tmp = out / f".{self.chapter}.json.tmp"
-        tmp.write_text(json.dumps({name: {"value": v, "kind": k} for name, (v, k) in self.figures.items()},
-                                  indent=1, allow_nan=True) + "\n")
-        tmp.replace(path)
-        return path
+        text = json.dumps({name: {"value": v, "kind": k} for name, (v, k) in self.figures.items()}, indent=1)
+        return files.write_bytes(out / f"{self.chapter}.json", (text + "\n").encode())
 
 
 def read(path: str | Path) -> dict[str, dict]:

@@ -27,6 +27,7 @@ such artist earns that credit at most once per playlist.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -337,7 +338,7 @@ def summarize(per_playlist: pd.DataFrame) -> pd.DataFrame:
 
 def read_submission(path: str | Path) -> pd.DataFrame:
     """A submission CSV (plain or gzipped) as rows pid, track_uri in rank order."""
-    from mpd_helpers.submission import content_lines
+    from mpd_helpers.submission import PID, content_lines
 
     pids: list[int] = []
     tracks: list[str] = []
@@ -345,16 +346,29 @@ def read_submission(path: str | Path) -> pd.DataFrame:
         fields = [field.strip() for field in text.split(",")]
         if fields[0] == "team_info":
             continue
-        try:
-            pid = int(fields[0])
-        except ValueError:
-            raise MPDInputError(f"pid {fields[0]!r} is not an integer",
-                                file=path, line=line, field="pid") from None
+        if not PID.fullmatch(fields[0]):
+            raise MPDInputError(f"pid {fields[0]!r} is not an integer", file=path, line=line, field="pid")
+        pid = int(fields[0])
         uris = [uri for uri in fields[1:] if uri]
         pids.extend([pid] * len(uris))
         tracks.extend(uris)
     return pd.DataFrame({"pid": np.asarray(pids, dtype=np.int64),
                          "track_uri": pd.array(pa.array(tracks, type=pa.large_string()), dtype="str")})
+
+
+def coverage(recommendations: pd.DataFrame, truth: pd.DataFrame,
+             seeds: dict[int, set[str]] | None = None) -> dict[str, list[int]]:
+    """What a grade would hide: truth pids without recommendations, lists shorter than 500
+    distinct tracks, pids the truth does not know, and (given the seeds) lists holding seeds."""
+    graded = set(pd.to_numeric(truth["pid"]).astype(np.int64).tolist())
+    distinct = recommendations.drop_duplicates().groupby("pid").size()
+    report = {"missing": sorted(graded - set(distinct.index.tolist())),
+              "short": sorted(distinct.index[distinct < MAX_RECOMMENDATIONS].tolist()),
+              "unknown": sorted(set(distinct.index.tolist()) - graded)}
+    if seeds is not None:
+        pairs = recommendations.itertuples(index=False)
+        report["with seeds"] = sorted({int(pid) for pid, uri in pairs if uri in seeds.get(int(pid), ())})
+    return report
 
 
 def format_table(summary: pd.DataFrame) -> str:
@@ -364,14 +378,35 @@ def format_table(summary: pd.DataFrame) -> str:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    """Grade a submission file against held-out tracks and print the table."""
+    """Grade a submission file against held-out tracks: say what was graded, print the table."""
     from mpd_helpers.challenge import read_truth
+    from mpd_helpers.submission import read_challenge
 
     truth = read_truth(args.truth)
     recommendations = read_submission(args.submission)
+    seeds = None
+    if args.challenge:
+        from mpd_helpers.challenge import check_pair
+
+        check_pair(args.challenge, args.truth)
+        seeds = read_challenge(args.challenge)
+    report = coverage(recommendations, truth, seeds)
+    n = truth["pid"].nunique()
+    notes = {"missing": f"of the {n} playlists with held-out tracks have no line in the submission (graded 0)",
+             "short": "have fewer than 500 distinct tracks",
+             "unknown": "of the submission are not in the truth file (not graded)",
+             "with seeds": "recommend seed tracks of their own playlist"}
+    for key, pids in report.items():
+        if pids:
+            shown = ", ".join(map(str, pids[:5])) + (" ..." if len(pids) > 5 else "")
+            print(f"warning: {len(pids)} playlists {notes[key]}: {shown}", file=sys.stderr)
     per_playlist = evaluate(recommendations, truth, ndcg=args.ndcg)
     print(f"NDCG variant: {args.ndcg}")
     print(format_table(summarize(per_playlist)))
+    if report["missing"] and not args.partial:
+        print(f"error: the submission does not cover the truth ({len(report['missing'])} of {n} playlists "
+              "missing); pass --partial to grade a partial run", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -379,9 +414,15 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``evaluate`` sub-command."""
     parser = subparsers.add_parser(
         "evaluate", help="grade a submission against held-out tracks",
-        description="Print R-precision, NDCG and clicks overall and per challenge category.")
+        description="Print R-precision, NDCG and clicks overall and per challenge category, after "
+                    "saying which playlists are missing, short or hold seeds. Exit 1 when playlists "
+                    "of the truth are missing from the submission (unless --partial).")
     parser.add_argument("submission", metavar="SUBMISSION", help="submission CSV (optionally .gz)")
     parser.add_argument("--truth", required=True, help="challenge_truth.json with the held-out tracks")
-    parser.add_argument("--ndcg", choices=NDCG_VARIANTS, default="rules",
-                        help="NDCG variant: the rules page's formula or Spotify's code (default: rules)")
+    parser.add_argument("--challenge", help="the challenge_set.json, to report recommended seed tracks")
+    parser.add_argument("--partial", action="store_true",
+                        help="grade a submission that covers only some playlists (the rest score 0)")
+    parser.add_argument("--ndcg", choices=NDCG_VARIANTS, default="spotify",
+                        help="NDCG variant: Spotify's code, which the book reports, or the rules "
+                             "page's formula (default: spotify)")
     parser.set_defaults(func=_run_evaluate)

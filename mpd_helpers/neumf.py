@@ -47,7 +47,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Sequence
@@ -65,6 +64,7 @@ import scipy.sparse as sp  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tqdm import tqdm
 
+from mpd_helpers import io as files
 from mpd_helpers.errors import MPDInputError
 
 EMBEDDING_NAMES = {
@@ -458,35 +458,17 @@ def score(model: keras.Model, users: np.ndarray, items: np.ndarray,
 # --------------------------------------------------------------------------- files
 
 
-def _replace_into(path: Path, write, suffix: str = "") -> None:
-    """Write via ``write(tmp_path)`` to a temporary file beside ``path``, then rename it."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save(model: keras.Model, history: dict, workdir: str | Path) -> dict[str, Path]:
     """Write neumf.keras, the embeddings (.npz) and the history (.json) into ``workdir``."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     paths = {"model": workdir / MODEL_FILE, "embeddings": workdir / EMBEDDINGS_FILE,
              "history": workdir / HISTORY_FILE}
-    _replace_into(paths["model"], lambda p: model.save(p), suffix=".keras")
+    files.write_with(paths["model"], model.save, suffix=".keras")
     tables = embeddings(model)
-
-    def write_npz(p: Path) -> None:
-        """The embedding tables, uncompressed."""
-        with open(p, "wb") as handle:
-            np.savez(handle, **tables)
-
-    _replace_into(paths["embeddings"], write_npz)
-    _replace_into(paths["history"],
-                  lambda p: p.write_text(json.dumps(history, indent=2, default=float)))
+    files.write_files([(paths["embeddings"], lambda handle: np.savez(handle, **tables)),
+                       (paths["history"], lambda handle: handle.write(
+                           json.dumps(history, indent=2, default=float).encode()))])
     return paths
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import argparse
 import gzip
 import io
-import json
-import os
+import numbers
 import re
-import tempfile
-from collections.abc import Callable, Iterable, Sequence
+import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mpd_helpers import io as files
 from mpd_helpers.errors import MPDInputError
 
 N_TRACKS = 500
@@ -25,6 +25,7 @@ TRACKS = ("main", "creative")
 TRACK_URI = re.compile(r"spotify:track:[0-9A-Za-z]{22}")
 WELL_FORMED_LINE = re.compile(r"[^,]*(?:,\s*spotify:track:[0-9A-Za-z]{22}\s*)*")  # pid, then URIs
 EXAMPLES = 3  # offending values quoted in one message
+PID = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -44,27 +45,6 @@ class Problem:
 
 # --- writing -----------------------------------------------------------------------------------
 
-def _atomic_write(files: Sequence[tuple[Path, Callable[[io.BufferedWriter], None]]]) -> None:
-    """Fill a temporary file beside each target, then rename them all into place (none on failure)."""
-    temporaries: list[tuple[str, Path]] = []
-    try:
-        for target, fill in files:
-            handle = tempfile.NamedTemporaryFile("wb", dir=target.parent, prefix=f".{target.name}.",
-                                                 suffix=".tmp", delete=False)
-            temporaries.append((handle.name, target))
-            with handle:
-                fill(handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(handle.name, 0o644)
-        for temporary, target in temporaries:
-            os.replace(temporary, target)
-    except BaseException:
-        for temporary, _ in temporaries:
-            Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _check_team_field(value: str, field: str) -> str:
     """A team_info field as written, refusing characters that would break the line."""
     value = str(value).strip()
@@ -83,17 +63,26 @@ def team_info_line(team_name: str, contact_email: str, track: str = "main") -> s
     return f"team_info,{name},{track},{email}"
 
 
+def _pid(value: object) -> int:
+    """A pid as an int; a float, a bool or a string is refused, not truncated."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    raise MPDInputError(f"pid {value!r} is not an integer", field="pid")
+
+
 def _lines(pids: Sequence[int], tracks: Iterable[Sequence[str]]) -> Iterable[str]:
-    """One text line per playlist: the pid, then its tracks in rank order."""
+    """One text line per playlist: the pid, then its tracks in rank order (each a track URI)."""
     rows = list(tracks) if not hasattr(tracks, "__len__") else tracks
     if len(rows) != len(pids):
         raise MPDInputError(f"{len(pids)} pids but {len(rows)} rows of tracks", field="tracks")
     for pid, row in zip(pids, rows):
-        values = row.tolist() if hasattr(row, "tolist") else row
-        try:
-            yield f"{int(pid)}, " + ", ".join(values) + "\n"
-        except TypeError:  # not all strings
-            yield f"{int(pid)}, " + ", ".join(map(str, values)) + "\n"
+        values = row.tolist() if hasattr(row, "tolist") else list(row)
+        pid = _pid(pid)
+        bad = [v for v in values if not (isinstance(v, str) and TRACK_URI.fullmatch(v))]
+        if bad:  # a comma or a line break in a "URI" would change the file's structure
+            raise MPDInputError(f"{len(bad)} values are not track URIs: {_quote(repr(v) for v in bad)}",
+                                pid=pid, field="tracks")
+        yield f"{pid}, " + ", ".join(values) + "\n"
 
 
 def write(path: str | Path, pids: Sequence[int], tracks: Iterable[Sequence[str]],
@@ -113,7 +102,7 @@ def write(path: str | Path, pids: Sequence[int], tracks: Iterable[Sequence[str]]
                            compresslevel=1) as packed:
             fill_plain(packed)
 
-    _atomic_write([(path, fill_plain), (path.with_name(path.name + ".gz"), fill_gzip)])
+    files.write_files([(path, fill_plain), (path.with_name(path.name + ".gz"), fill_gzip)])
     return path
 
 
@@ -130,25 +119,33 @@ def _open_lines(path: str | Path) -> io.TextIOBase:
 
 def content_lines(path: str | Path) -> Iterable[tuple[int, str]]:
     """(line number, stripped text) of every line that is neither blank nor a '#' comment."""
-    with _open_lines(path) as handle:
-        for number, text in enumerate(handle, start=1):
-            text = text.strip()
-            if text and not text.startswith("#"):
-                yield number, text
+    if Path(path).is_dir():
+        raise MPDInputError("is a directory, expected a submission file", file=path)
+    number = 0
+    try:
+        with _open_lines(path) as handle:
+            for number, text in enumerate(handle, start=1):
+                text = text.strip()
+                if text and not text.startswith("#"):
+                    yield number, text
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+        raise MPDInputError(f"damaged gzip data after line {number} ({err})", file=path) from None
 
 
 def read_challenge(path: str | Path) -> dict[int, set[str]]:
-    """The challenge playlists of a challenge_set.json: pid -> set of seed track URIs."""
-    path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
-        playlists = document["playlists"]
-        return {int(p["pid"]): {t["track_uri"] for t in p.get("tracks", [])} for p in playlists}
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise MPDInputError(f"not a JSON document ({err})", file=path) from None
-    except (KeyError, TypeError, ValueError) as err:
-        raise MPDInputError(f"not a challenge set: missing or bad {err}", file=path) from None
+    """The challenge playlists of a challenge_set.json: pid -> set of seed track URIs.
+
+    Read with the loader's strict reader (:func:`mpd_helpers.dataset.read_challenge`), the
+    same one ``check --challenge`` uses.
+    """
+    from mpd_helpers.dataset import read_challenge as read_strictly
+
+    part = read_strictly(path)
+    seeds: dict[int, set[str]] = {int(pid): set() for pid in part.playlists["pid"]}
+    pids = part.playlists["pid"].to_numpy()[part.entries["row"].to_numpy()]
+    for pid, uri in zip(pids.tolist(), part.entries["track_uri"].tolist()):
+        seeds[pid].add(uri)
+    return seeds
 
 
 # --- verifying ---------------------------------------------------------------------------------
@@ -161,11 +158,11 @@ def _quote(values: Iterable[str]) -> str:
 
 
 def _check_team_info(line: int, text: str) -> list[Problem]:
-    """Problems with the team_info line itself."""
+    """Problems with the team_info line itself (with or without the track field)."""
     fields = [f.strip() for f in text.split(",")]
-    if len(fields) != 4 or not all(fields) or not set(fields[1:3]) & set(TRACKS):
-        return [Problem(line, None, "team_info line must be "
-                        "'team_info,<team name>,<main|creative>,<contact email>'")]
+    if not all(fields) or not (len(fields) == 3 or (len(fields) == 4 and set(fields[1:3]) & set(TRACKS))):
+        return [Problem(line, None, "team_info line must be 'team_info,<team name>,<contact email>' "
+                        "or 'team_info,<team name>,<main|creative>,<contact email>'")]
     return []
 
 
@@ -218,11 +215,10 @@ def verify(challenge_path: str | Path, submission_path: str | Path,
         if not team_info_seen and not n_lines:
             problems.append(Problem(line, None, "missing team_info line before the playlists"))
         n_lines += 1
-        try:
-            pid: object = int(fields[0])
-        except ValueError:
+        if not PID.fullmatch(fields[0]):  # plain ASCII digits: no sign, no 1_000, no full-width digits
             problems.append(Problem(line, fields[0], f"pid {fields[0]!r} is not an integer"))
             continue
+        pid: object = int(fields[0])
         if pid not in challenge:
             problems.append(Problem(line, pid, "pid is not in the challenge set"))
         elif pid in first_line:
@@ -257,22 +253,10 @@ def format_report(problems: Sequence[Problem]) -> str:
 # --- command line ------------------------------------------------------------------------------
 
 def known_tracks_from(mpd_dir: str | Path) -> set[str]:
-    """Every track URI in the MPD slice files of a directory."""
-    mpd_dir = Path(mpd_dir)
-    if not mpd_dir.is_dir():
-        raise FileNotFoundError(f"no such MPD directory: {mpd_dir}")
-    slices = sorted(mpd_dir.glob("mpd.slice.*.json"))
-    if not slices:
-        raise MPDInputError("no mpd.slice.*.json files", file=mpd_dir)
-    known: set[str] = set()
-    for path in slices:
-        with open(path, encoding="utf-8") as handle:
-            try:
-                playlists = json.load(handle)["playlists"]
-            except (json.JSONDecodeError, KeyError, TypeError) as err:
-                raise MPDInputError(f"not an MPD slice ({err})", file=path) from None
-        known.update(t["track_uri"] for p in playlists for t in p.get("tracks", []))
-    return known
+    """Every track URI in the MPD slice files of a directory (read by the loader, strictly)."""
+    from mpd_helpers.dataset import read_slices
+
+    return set(read_slices(mpd_dir, progress=False).entries["track_uri"].unique().tolist())
 
 
 def _run_verify(args: argparse.Namespace) -> int:

@@ -13,14 +13,17 @@ differ as they do in the real data.
 from __future__ import annotations
 
 import datetime as dt
-import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import orjson
 from tqdm import tqdm
 
+from mpd_helpers import io as files
+from mpd_helpers.errors import MPDInputError
+
+SLICE_FILE = re.compile(r"mpd\.slice\.\d+-\d+\.json")
 GENERATOR_VERSION = 3  # bump when the generator's output changes, so cached data is remade
 SLICE_SIZE = 1000
 BASE62 = np.array(list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
@@ -348,36 +351,43 @@ def _track_dicts(cat: Catalogue, tracks: np.ndarray) -> list[dict]:
     ]
 
 
-def write_json(path: Path, obj: object) -> None:
-    """Write ``obj`` as indented JSON through a temporary file renamed into place."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(orjson.dumps(obj, option=orjson.OPT_INDENT_2))
-    os.replace(tmp, path)
-
-
 def generate(out_dir: str | Path, n_slices: int = 10, seed: int = 0, cfg: SynthConfig = SynthConfig(),
              progress: bool = True) -> list[Path]:
-    """Write ``n_slices`` slice files of 1,000 playlists each into ``out_dir``."""
+    """Write ``n_slices`` slice files of 1,000 playlists each into the folder ``out_dir``.
+
+    The slices are written into a temporary folder that replaces ``out_dir`` only once all of
+    them are complete (with a ``complete.json`` stamp), so an interrupted run leaves no partial
+    MPD. An existing ``out_dir`` may hold nothing but slices and that stamp.
+    """
+    if n_slices < 1:
+        raise MPDInputError(f"n_slices must be at least 1, got {n_slices}", field="n_slices")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.is_dir():
+        foreign = [p.name for p in out.iterdir() if not (SLICE_FILE.fullmatch(p.name) or p.name == files.STAMP)]
+        if foreign:
+            raise MPDInputError(f"exists and holds other files ({', '.join(sorted(foreign)[:3])}); "
+                                "synthetic slices replace the whole folder, so choose a new or an MPD-only one",
+                                file=out)
     playlists = generate_playlists(n_slices * SLICE_SIZE, seed=seed, cfg=cfg, progress=progress)
     stamp = dt.datetime(2017, 12, 3, 8, 41, 42, 57563).isoformat(sep=" ")
-    paths = []
-    for i in tqdm(range(n_slices), desc="slices", disable=not progress):
-        first = i * SLICE_SIZE
-        body = {"info": {"generated_on": stamp, "slice": f"{first}-{first + SLICE_SIZE - 1}", "version": "v1"},
-                "playlists": playlists[first:first + SLICE_SIZE]}
-        path = out / slice_name(first)
-        write_json(path, body)
-        paths.append(path)
-    return paths
+    names = []
+    with files.atomic_folder(out, {"generator": GENERATOR_VERSION, "slices": n_slices, "seed": seed}) as building:
+        for i in tqdm(range(n_slices), desc="slices", disable=not progress):
+            first = i * SLICE_SIZE
+            body = {"info": {"generated_on": stamp, "slice": f"{first}-{first + SLICE_SIZE - 1}", "version": "v1"},
+                    "playlists": playlists[first:first + SLICE_SIZE]}
+            files.write_json(building / slice_name(first), body)
+            names.append(slice_name(first))
+    return [out / name for name in names]
 
 
 def add_cli(subparsers) -> None:
     """``synth``: write synthetic slices."""
+    from mpd_helpers.cli import positive_int
+
     p = subparsers.add_parser("synth", help="write synthetic MPD slices",
                               description="Write MPD-format slices of synthetic playlists.")
     p.add_argument("out_dir", help="directory to write mpd.slice.*.json into")
-    p.add_argument("--slices", type=int, default=10, help="number of 1,000-playlist slices (default 10)")
+    p.add_argument("--slices", type=positive_int, default=10, help="number of 1,000-playlist slices (default 10)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=lambda a: (generate(a.out_dir, a.slices, a.seed), 0)[1])

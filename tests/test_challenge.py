@@ -17,7 +17,8 @@ def built():
 
 def test_official_schema_and_size(built):
     b, doc, truth = built
-    assert set(doc) == {"date", "version", "name", "description", "playlists"}
+    # the official fields, plus the build id the truth file shares (see test_a_mismatched_pair_is_refused)
+    assert set(doc) == {"date", "version", "name", "description", "playlists", "build"}
     assert len(doc["playlists"]) == 100
     for p in doc["playlists"]:
         assert set(p) - {"name"} == {"pid", "num_holdouts", "num_samples", "num_tracks", "tracks"}

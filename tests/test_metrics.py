@@ -260,7 +260,7 @@ def test_cli_evaluate(tmp_path, capsys, monkeypatch):
     sub.write_text(f"team_info,t,main,a@b.c\n1, {uri('a')}, {uri('x')}\n2, {uri('x')}, {uri('c')}\n")
     assert cli.main(["evaluate", str(sub), "--truth", str(tmp_path / "truth.json")]) == 0
     out = capsys.readouterr().out
-    assert "rules" in out and "r_precision" in out and "clicks" in out
+    assert "NDCG variant: spotify" in out and "r_precision" in out and "clicks" in out
     assert "r_precision_artist" not in out  # not computed from the command line
     lines = {line.split()[0]: line.split() for line in out.splitlines()[2:]}
     assert lines["all"][1:3] == ["2", "0.2500"]  # count, mean R-precision (0.5 and 0)

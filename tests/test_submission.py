@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from mpd_helpers import cli, metrics, submission
+from mpd_helpers import io as files
 from mpd_helpers.errors import MPDInputError
 
 PIDS = [1000000, 1000001, 1000002]
@@ -99,8 +100,8 @@ def test_round_trip_and_gzip_copy(valid_path):
 
 
 def test_write_accepts_lists_and_creative_track(tmp_path):
-    path = submission.write(tmp_path / "s.csv", [5], [["a", "b"]], "t", "e@x", track="creative")
-    assert lines_of(path) == ["team_info,t,creative,e@x", "5, a, b"]
+    path = submission.write(tmp_path / "s.csv", [5], [[uri(1), uri(2)]], "t", "e@x", track="creative")
+    assert lines_of(path) == ["team_info,t,creative,e@x", f"5, {uri(1)}, {uri(2)}"]
     with pytest.raises(MPDInputError):
         submission.write(tmp_path / "s.csv", [5], [["a"]], "a, b", "e@x")
     with pytest.raises(MPDInputError):
@@ -122,7 +123,7 @@ def test_failed_write_leaves_previous_files(valid_path, monkeypatch, fail_on_cal
             raise OSError("disk full")
         real_fsync(fd)
 
-    monkeypatch.setattr(submission.os, "fsync", failing_fsync)
+    monkeypatch.setattr(files.os, "fsync", failing_fsync)
     with pytest.raises(OSError, match="disk full"):
         submission.write(valid_path, PIDS, valid_tracks()[:, ::-1], "other", "x@y")
     assert (valid_path.read_bytes(), gz_path.read_bytes()) == before
@@ -286,7 +287,10 @@ def test_cli_known_tracks_from_mpd(challenge_path, valid_path, tmp_path, capsys)
     mpd = tmp_path / "mpd"
     mpd.mkdir()
     tracks = [challenge_track(t, pos) for pos, t in enumerate(valid_tracks().ravel()[1:])]
-    (mpd / "mpd.slice.0-999.json").write_text(json.dumps({"info": {}, "playlists": [{"tracks": tracks}]}))
+    playlist = {"name": "all", "collaborative": "false", "pid": 0, "modified_at": 1500000000,
+                "num_tracks": len(tracks), "num_albums": 1, "num_followers": 1, "tracks": tracks,
+                "num_edits": 1, "duration_ms": 200000 * len(tracks), "num_artists": 1}
+    (mpd / "mpd.slice.0-999.json").write_text(json.dumps({"info": {}, "playlists": [playlist]}))
     assert cli.main(["verify", str(challenge_path), str(valid_path), "--mpd", str(mpd)]) == 1
     assert f"1 unknown tracks: {uri(0)}" in capsys.readouterr().out
     assert cli.main(["verify", str(challenge_path), str(valid_path), "--mpd", str(tmp_path / "no")]) == 2

@@ -17,7 +17,7 @@ def doc():
 
 
 def test_file_names_and_info_block(doc):
-    assert sorted(p.name for p in mpd_dir().iterdir()) == ["mpd.slice.0-999.json"]
+    assert sorted(p.name for p in mpd_dir().iterdir()) == ["complete.json", "mpd.slice.0-999.json"]
     assert set(doc) == {"info", "playlists"}
     assert set(doc["info"]) == {"generated_on", "slice", "version"}
     assert doc["info"]["slice"] == "0-999"
