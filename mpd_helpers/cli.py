@@ -6,7 +6,9 @@ import argparse
 import importlib
 import math
 import os
+import signal
 import sys
+import threading
 
 from mpd_helpers.errors import MPDInputError
 
@@ -27,7 +29,8 @@ EXIT_CODES = """exit status:
        the truth (evaluate without --partial)
   2    bad input or usage: a missing, unreadable or malformed file or argument,
        named with its file, line, pid and field where it has them
-  141  the output was closed early (e.g. piped into head)"""
+  141  the output was closed early (e.g. piped into head)
+  143  stopped by SIGTERM (130: by Ctrl-C); nothing half-written is left behind"""
 
 
 def positive_int(text: str) -> int:
@@ -72,16 +75,32 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one sub-command and return its exit code; bad input is reported in one line."""
     args = build_parser().parse_args(argv)
+    # A termination request unwinds like an interrupt, so that no partial output stays behind.
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main else None
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in Python's final flush
+        return code
     except MPDInputError as err:
         print(f"error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted; nothing half-written was left behind", file=sys.stderr)
+        return 130
     except OSError as err:  # missing, unreadable or unwritable files and folders
         if isinstance(err, BrokenPipeError):
             return _closed_output()
         where = f"{err.filename}: " if err.filename else ""
         print(f"error: {where}{err.strerror or err}", file=sys.stderr)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 2
+
+
+def _terminate(signum, frame) -> None:
+    """SIGTERM: leave through the normal exception path (exit status 143, as the shell's)."""
+    raise SystemExit(128 + signum)
 
 
 def _closed_output() -> int:

@@ -392,14 +392,14 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         seeds = read_challenge(args.challenge)
     report = coverage(recommendations, truth, seeds)
     n = truth["pid"].nunique()
-    notes = {"missing": f"of the {n} playlists with held-out tracks have no line in the submission (graded 0)",
-             "short": "have fewer than 500 distinct tracks",
-             "unknown": "of the submission are not in the truth file (not graded)",
-             "with seeds": "recommend seed tracks of their own playlist"}
+    notes = {"missing": "{k} of the {n} playlists with held-out tracks have no line in the submission (graded 0)",
+             "short": "{k} playlists have fewer than 500 distinct tracks",
+             "unknown": "{k} playlists of the submission are not in the truth file (not graded)",
+             "with seeds": "{k} playlists recommend seed tracks of their own playlist"}
     for key, pids in report.items():
         if pids:
             shown = ", ".join(map(str, pids[:5])) + (" ..." if len(pids) > 5 else "")
-            print(f"warning: {len(pids)} playlists {notes[key]}: {shown}", file=sys.stderr)
+            print(f"warning: {notes[key].format(k=len(pids), n=n)}: {shown}", file=sys.stderr)
     per_playlist = evaluate(recommendations, truth, ndcg=args.ndcg)
     print(f"NDCG variant: {args.ndcg}")
     print(format_table(summarize(per_playlist)))

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mpd_helpers.errors import MPDInputError
 from mpd_helpers.dataset import Part, read_slices
 
 REFERENCE = Path(__file__).with_name("mpd_stats.txt")
@@ -113,6 +114,8 @@ def add_cli(subparsers) -> None:
 def _cli(args) -> int:
     """Run ``stats``."""
     figures = compute(read_slices(args.mpd_dir))
+    if args.compare and not figures["number of tracks"]:
+        raise MPDInputError("holds no playlist entries: nothing to compare with the MPD", file=args.mpd_dir)
     print(format_stats(figures))
     if args.compare:
         print("\n" + compare(figures).to_string(float_format="{:,.3f}".format))
