@@ -26,7 +26,7 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from mpd_helpers.errors import MPDInputError
-from mpd_helpers.io import read_json, write_json, write_with
+from mpd_helpers.io import leftovers, read_json, write_json, write_with
 
 SLICE_RE = re.compile(r"mpd\.slice\.(\d+)-(\d+)\.json$")
 TRACK_FIELDS = {"pos": int, "artist_name": str, "track_uri": str, "artist_uri": str,
@@ -75,6 +75,8 @@ def _record_problem(record: object, fields: dict, optional: set[str], nested: di
             return name, "missing"
         value = record[name]
         if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+            if typ is int and isinstance(value, float) and value.is_integer() and abs(value) >= 2 ** 63:
+                return name, "expected int, got an integer too large for 64 bits"
             return name, f"expected {typ.__name__}, got {type(value).__name__} {value!r:.40}"
     for name in record.keys() - fields.keys():
         if name not in optional:
@@ -85,7 +87,7 @@ def _record_problem(record: object, fields: dict, optional: set[str], nested: di
         for i, track in enumerate(record["tracks"]):
             problem = _record_problem(track, nested, set(), None)
             if problem:
-                return f"tracks[{i}].{problem[0]}", problem[1]
+                return f"tracks[{i}]" + (f".{problem[0]}" if problem[0] else ""), problem[1]
     return None
 
 
@@ -175,6 +177,9 @@ def _group_checks(part: Part, checks: dict[str, np.ndarray], lenient: bool) -> P
         if failed.any() and not lenient:
             row = int(np.flatnonzero(failed)[0])
             pl = part.playlists.iloc[row]
+            if name == "pid":
+                first = part.playlists["file"].iloc[int(np.flatnonzero(part.playlists["pid"].to_numpy() == pl["pid"])[0])]
+                raise MPDInputError(f"duplicate pid, first in {first}", file=pl["file"], pid=int(pl["pid"]), field=name)
             raise MPDInputError(f"disagrees with the track list ({_observed(part, row, name)})",
                                 file=pl["file"], pid=int(pl["pid"]), field=name)
         bad |= failed
@@ -432,6 +437,9 @@ def _check_cli(args) -> int:
             n_challenge = len(read_challenge(args.challenge, lenient=args.lenient).playlists)
     for w in caught:
         print(f"warning: {w.message}")
+    root = Path(args.mpd_dir).resolve()
+    for left in leftovers(root) + [p for p in leftovers(root.parent) if p.name.startswith(f".{root.name}.")]:
+        print(f"warning: {left} was left by an interrupted writer; it is not read, and can be removed")
     for problem in problems[:50]:
         print(problem)
     print(f"{len(part.playlists)} playlists, {len(part.entries)} entries read"

@@ -32,9 +32,17 @@ def read_json(path: str | Path) -> object:
     path = Path(path)
     if path.is_dir():
         raise MPDInputError("is a directory, expected a JSON file", file=path)
+    data = path.read_bytes()
     try:
-        return orjson.loads(path.read_bytes())
+        return orjson.loads(data)
     except orjson.JSONDecodeError as err:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as bad:  # orjson places these at the start of the file
+            line = data.count(b"\n", 0, bad.start) + 1
+            column = bad.start - (data.rfind(b"\n", 0, bad.start) + 1) + 1
+            raise MPDInputError(f"not UTF-8: byte 0x{data[bad.start]:02x} (column {column})", file=path,
+                                line=line) from None
         raise MPDInputError(f"malformed JSON: {err.msg} (column {err.colno})", file=path, line=err.lineno) from None
 
 

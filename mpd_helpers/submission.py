@@ -12,6 +12,7 @@ import gzip
 import io
 import numbers
 import re
+import sys
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -263,6 +264,10 @@ def _run_verify(args: argparse.Namespace) -> int:
     """Verify a submission and print the report; 0 when valid, 1 otherwise."""
     known = known_tracks_from(args.mpd) if args.mpd else None
     problems = verify(args.challenge_set, args.submission, known_tracks=known)
+    target = Path(args.submission).resolve()
+    for left in files.leftovers(target.parent):
+        if left.name.startswith(f".{target.name.removesuffix('.gz')}"):
+            print(f"warning: {left} was left by an interrupted writer; it can be removed", file=sys.stderr)
     print(format_report(problems))
     return 1 if problems else 0
 

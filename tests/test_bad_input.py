@@ -142,12 +142,22 @@ def test_an_interrupted_synth_leaves_no_partial_mpd(tmp_path):
     assert not target.exists() and list(tmp_path.iterdir()) == []
 
 
-def test_a_killed_writer_leaves_a_recognisable_leftover(tmp_path):
+def test_a_killed_writer_leaves_a_recognisable_leftover_that_check_reports(tmp_path, capsys):
     # SIGKILL cannot be caught: the temporary folder stays, named for its target, and is reported
-    partial = Path(tmp_path / f".mpd{io.PARTIAL}x1y2")
+    d = copy_dir(mpd_dir(), tmp_path / "mpd")
+    partial = tmp_path / f".mpd{io.PARTIAL}x1y2"
     partial.mkdir()
-    (tmp_path / "mpd").mkdir()
-    assert io.leftovers(tmp_path) == [partial] and not io.is_complete(tmp_path / "mpd")
+    assert io.leftovers(tmp_path) == [partial]
+    code, out, _ = run_cli(capsys, "check", d)
+    assert code == 0 and f"warning: {partial} was left by an interrupted writer" in out
+
+
+def test_a_killed_submission_writer_is_reported_by_verify(small_submission, capsys):
+    path, b = small_submission
+    left = path.with_name(f".{path.name}{io.PARTIAL}abc123")
+    left.write_text("half a submission")
+    code, _, err = run_cli(capsys, "verify", b.challenge_path, path)
+    assert code == 0 and f"warning: {left} was left by an interrupted writer" in err
 
 
 def test_a_failed_atomic_folder_keeps_the_old_one(tmp_path):
@@ -174,7 +184,7 @@ def _challenge_variant(tmp_path, change) -> Path:
 @pytest.mark.parametrize("change, located", [
     (lambda pls: pls[20].pop("tracks"), "field 'tracks': missing"),
     (lambda pls: pls[3].update(pid=1000005.5), "field 'pid': expected int, got float 1000005.5"),
-    (lambda pls: pls[4].update(pid=pls[3]["pid"]), "field 'pid': disagrees with the track list (duplicate pid)"),
+    (lambda pls: pls[4].update(pid=pls[3]["pid"]), "field 'pid': duplicate pid, first in"),
 ])
 def test_verify_reads_the_challenge_set_strictly(tmp_path, small_submission, capsys, change, located):
     path, _ = small_submission
@@ -284,3 +294,53 @@ def test_synth_output_is_stamped_and_the_same_bytes_twice(tmp_path):
     assert a[0].read_bytes() == b[0].read_bytes() and io.is_complete(tmp_path / "a")
     synthetic.generate(tmp_path / "a", n_slices=1, seed=3, progress=False)  # an MPD-only folder is replaced
     assert a[0].read_bytes() == b[0].read_bytes()
+
+
+# --- located precisely --------------------------------------------------------------------------
+
+def _slice_variant(tmp_path, change) -> Path:
+    d = copy_dir(mpd_dir(2), tmp_path / "mpd")
+    change(d)
+    return d
+
+
+def _edit(path: Path, change) -> None:
+    doc = orjson.loads(path.read_bytes())
+    change(doc["playlists"])
+    path.write_bytes(orjson.dumps(doc))
+
+
+def test_a_track_that_is_a_string_is_named_by_its_index(tmp_path, capsys):
+    d = _slice_variant(tmp_path, lambda d: _edit(d / SLICE, lambda pls: pls[7]["tracks"].__setitem__(2, "a song")))
+    code, _, err = run_cli(capsys, "check", d)
+    assert code == 2 and err.splitlines()[-1] == f"error: {d / SLICE}, pid 7, field 'tracks[2]': not a JSON object"
+
+
+def test_a_pid_repeated_in_another_slice_names_the_first_file(tmp_path, capsys):
+    second = "mpd.slice.1000-1999.json"
+    d = _slice_variant(tmp_path, lambda d: _edit(d / second, lambda pls: pls[0].update(pid=5)))
+    code, _, err = run_cli(capsys, "check", d)
+    assert code == 2
+    assert err.splitlines()[-1] == f"error: {d / second}, pid 5, field 'pid': duplicate pid, first in {d / SLICE}"
+
+
+def test_a_byte_that_is_not_utf8_is_located(tmp_path, capsys):
+    def corrupt(d):
+        data = (d / SLICE).read_bytes()
+        at = data.index(b'"name"', 5000)  # somewhere past the first lines
+        (d / SLICE).write_bytes(data[:at + 9] + b"\xff" + data[at + 9:])
+    d = _slice_variant(tmp_path, corrupt)
+    data = (d / SLICE).read_bytes()
+    at = data.index(b"\xff")
+    line, column = data.count(b"\n", 0, at) + 1, at - data.rfind(b"\n", 0, at)
+    code, _, err = run_cli(capsys, "check", d)
+    assert code == 2 and err.splitlines()[-1] == f"error: {d / SLICE}, line {line}: not UTF-8: byte 0xff (column {column})"
+
+
+def test_a_pid_beyond_64_bits_is_called_so(tmp_path, capsys):
+    def huge(d):
+        text = (d / SLICE).read_text()
+        (d / SLICE).write_text(text.replace('"pid": 3,', '"pid": 123456789012345678901234567,', 1))
+    d = _slice_variant(tmp_path, huge)
+    code, _, err = run_cli(capsys, "check", d)
+    assert code == 2 and "field 'pid': expected int, got an integer too large for 64 bits" in err
