@@ -343,4 +343,4 @@ def test_a_pid_beyond_64_bits_is_called_so(tmp_path, capsys):
         (d / SLICE).write_text(text.replace('"pid": 3,', '"pid": 123456789012345678901234567,', 1))
     d = _slice_variant(tmp_path, huge)
     code, _, err = run_cli(capsys, "check", d)
-    assert code == 2 and "field 'pid': expected int, got an integer too large for 64 bits" in err
+    assert code == 2 and "pid (beyond 64 bits), field 'pid': expected int, got an integer too large for 64 bits" in err
