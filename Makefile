@@ -4,7 +4,7 @@
 #                    with papermill into book/generated/, build the HTML book in _build/html
 #   make test        unit tests + nbval regression check of the notebooks' reference outputs
 #   make reference   re-execute the notebooks and record their outputs as the new reference
-#   make cross-check make test under other thread counts and floating-point kernels (~30 min)
+#   make cross-check make test under other thread counts and floating-point kernels (~1 h)
 #   make clean       remove what the targets above generate (not .venv, not data/)
 #   NB=02            (with book, reference or test) only the chapters whose name starts so
 #

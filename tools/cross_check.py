@@ -71,7 +71,7 @@ def _largest_moves(group: pd.DataFrame, names: list[str]) -> dict[str, str]:
         elif move.max() == 0:
             cells[name] = "0"
         else:
-            cells[name] = f"{move.max():.1%}" if relative else f"{move.max():.4g}"
+            cells[name] = f"{move.max():.1%}" if relative else f"{move.max():.3g}"
     return cells
 
 
