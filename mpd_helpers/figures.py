@@ -38,14 +38,17 @@ class Tolerance:
         return abs(value - reference) <= self.abs + self.rel * abs(reference) + 1e-12
 
     def __str__(self) -> str:
-        parts = ([f"±{self.abs:g}"] if self.abs else []) + ([f"±{self.rel:.0%}"] if self.rel else [])
-        return " + ".join(parts) or "exact"
+        if not (self.abs or self.rel):
+            return "exact"
+        parts = ([f"{self.abs:g}"] if self.abs else []) + ([f"{self.rel:.0%}"] if self.rel else [])
+        return "±" + " + ".join(parts)
 
 
 # The kinds of figure and how far each may move between machines. The model-dependent ones are
-# several times what the cross-check (`make cross-check`) measured across thread counts, BLAS
-# kernels and oneDNN, and small enough that a real regression (a broken negative sampler, no
-# seed removal, a wrong blend weight) lies outside them.
+# wider than what the cross-check (`make cross-check`, book/cross_check.md) measured across
+# thread counts, BLAS kernels and oneDNN (at least 1.5 times the largest move), and narrow
+# enough that a real regression (negatives not redrawn, no seed removal, a wrong blend weight)
+# lies outside them.
 TOLERANCES: dict[str, Tolerance] = {
     "exact": Tolerance(meaning="the same on every machine: data, neighbour models, their grades"),
     "loss": Tolerance(rel=0.05, meaning="NeuMF's training loss per epoch"),
@@ -92,7 +95,7 @@ class Record:
 def read(path: str | Path) -> dict[str, dict]:
     """A chapter's record as written by :meth:`Record.save` (name -> {value, kind})."""
     path = Path(path)
-    try:
+    try:  # the standard library's reader: a record may hold NaN, which strict JSON (orjson) refuses
         doc = json.loads(path.read_text())
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no record of figures; execute the chapter first") from None
@@ -122,10 +125,9 @@ def compare(record: dict[str, dict], reference: dict[str, dict]) -> pd.DataFrame
 
 
 def spread(records: dict[str, dict[str, dict]], reference: dict[str, dict]) -> pd.DataFrame:
-    """For each model-dependent figure, the largest move from the reference over several runs.
+    """Each reference figure's move from its reference in several runs (a column per run).
 
-    ``records`` maps a setting's name to its record. Exact figures that stayed exact are
-    summed up in one row.
+    ``records`` maps a setting's name to its record; a figure missing from a record moves NaN.
     """
     rows = []
     for name, ref in reference.items():
