@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import dataset, matrix, neumf, recommend
+from mpd_helpers import dataset, matrix, neumf, recommend, titles
 
 
 def writeup_procedure(row: int, entries: pd.DataFrame, labels: np.ndarray, model, popular_uris: list[str],
@@ -60,7 +60,7 @@ def main() -> None:
     model, _ = neumf.load(work / "neumf")
     labels = np.load(work / "clusters.npz")["labels"]
     rows = ds.challenge_rows
-    pipeline = recommend.NeuMFClusters(neumf.Scorer(model), labels, recommend.TitleModel()).fit(ds, M)
+    pipeline = recommend.NeuMFClusters(neumf.Scorer(model), labels, titles.TitleModel()).fit(ds, M)
 
     timings = {}
     for label, batch_rows in [(f"batched, {len(rows):,} playlists", rows),

@@ -8,7 +8,7 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
 from mpd_helpers.dataset import Dataset
-from mpd_helpers.recommend import normalize_titles
+from mpd_helpers.titles import normalize_titles
 
 
 def fit_kmeans(embeddings: np.ndarray, n_clusters: int = 250, seed: int = 0) -> KMeans:

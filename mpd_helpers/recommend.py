@@ -1,149 +1,94 @@
-"""Applying a model: candidates, scores, the top 500 without seeds, and the popular fill.
+"""Applying a model: the one face every recommender shares, popularity, and the write-up's pipeline.
 
-Every recommender here has one face: ``fit(dataset, matrix)``, then ``recommend(rows, n)``
+Every recommender is fitted with ``fit(dataset, matrix)``; then ``recommend(rows, n)``
 returns, for each playlist row, ``n`` distinct track indices in rank order, none of them a
 seed of that playlist, topped up with the most popular tracks when its own candidates run
-short (as the write-up does). A recommender only has to say which tracks are candidates
-for a batch of playlists and how they score (:meth:`Recommender.scores`, a sparse matrix);
-ranking, seed removal and filling are shared and work on whole batches at once.
+short (as the write-up does). A recommender only says which tracks are candidates for a
+batch of playlists and how they score (:meth:`Recommender.scores`, a sparse matrix);
+serving playlists without seeds, ranking, seed removal and filling are shared
+(:meth:`Recommender.candidates`, :mod:`mpd_helpers.ranking`) and work on whole batches.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
 from tqdm import tqdm
 
 from mpd_helpers.dataset import Dataset
+from mpd_helpers.ranking import place_rows, top_n
 
 
-def top_n(scores: sp.csr_matrix, seeds: sp.csr_matrix, popular: np.ndarray, n: int = 500) -> np.ndarray:
-    """Per row: the ``n`` best-scored candidates that are not seeds, then popular tracks.
+class Recommender(ABC):
+    """Fit on the training playlists, then rank tracks for challenge playlists.
 
-    ``scores`` holds a score for each candidate (row, track); absent entries are not
-    candidates. ``popular`` lists track indices, most popular first. Returns an int32 array
-    of shape (rows, n) of distinct tracks (-1 only if even the popular list runs out).
+    A model of seed tracks cannot serve a playlist that has none (``needs_seeds``): such
+    playlists go to ``fallback`` (a title model, say), or, without one, to the popular fill.
     """
-    n_rows, n_tracks = scores.shape
-    coo = scores.tocoo()
-    row, col, val = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
-    seed_keys = _keys(seeds)
-    keep = ~np.isin(row * n_tracks + col, seed_keys)
-    row, col, val = row[keep], col[keep], val[keep]
-    order = np.lexsort((col, -val, row))  # by row, best score first; ties by track index
-    row, col = row[order], col[order]
-    rank = np.arange(len(row)) - np.searchsorted(row, row)
-    take = rank < n
-    out = np.full((n_rows, n), -1, np.int32)
-    out[row[take], rank[take]] = col[take]
-    have = np.bincount(row[take], minlength=n_rows)
-    short = np.flatnonzero(have < n)
-    if len(short):
-        _fill(out, have, short, seeds, popular, n_tracks)
-    return out
-
-
-def top_n_dense(scores: np.ndarray, seeds: sp.csr_matrix, popular: np.ndarray, n: int = 500) -> np.ndarray:
-    """:func:`top_n` for a dense score array, where the candidates are the positive scores."""
-    s = np.array(scores, dtype=np.float32)
-    seed = seeds.tocoo()
-    s[seed.row, seed.col] = 0.0
-    out, _ = top_k_dense(s, n)
-    have = (out >= 0).sum(axis=1)
-    short = np.flatnonzero(have < n)
-    if len(short):
-        _fill(out, have, short, seeds, popular, s.shape[1])
-    return out
-
-
-def top_k_dense(s: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the ``k`` largest positive entries: (indices, scores), best first, -1 padded.
-
-    Ties are broken by the smaller track index, also at the k-th place. The choice among
-    tied entries never depends on the sorting kernel NumPy picks for the CPU: only the k-th
-    value comes from ``np.partition`` (a value, which every kernel agrees on), and the
-    entries are then selected by comparison with it.
-    """
-    n_rows, n_cols = s.shape
-    k = min(k, n_cols)
-    if k < n_cols:
-        kth = np.maximum(-np.partition(-s, k - 1, axis=1)[:, k - 1], 0)[:, None]
-    else:
-        kth = np.zeros((n_rows, 1), s.dtype)
-    take = s > kth
-    need = k - take.sum(axis=1)
-    tr, tc = np.nonzero((s == kth) & (kth > 0))  # ties at the k-th value, columns ascending
-    rank = np.arange(len(tr)) - np.searchsorted(tr, tr)
-    keep = rank < need[tr]
-    take[tr[keep], tc[keep]] = True
-    r, c = np.nonzero(take)
-    vals = s[r, c]
-    order = np.lexsort((c, -vals, r))
-    r, c, vals = r[order], c[order], vals[order]
-    pos = np.arange(len(r)) - np.searchsorted(r, r)
-    idx = np.full((n_rows, k), -1, np.int32)
-    top = np.zeros((n_rows, k), s.dtype)
-    idx[r, pos], top[r, pos] = c, vals
-    return idx, top
-
-
-def _keys(m: sp.csr_matrix) -> np.ndarray:
-    """Sorted row * n_cols + col keys of a sparse matrix's stored entries."""
-    coo = m.tocoo()
-    return np.sort(coo.row.astype(np.int64) * m.shape[1] + coo.col)
-
-
-def _fill(out: np.ndarray, have: np.ndarray, short: np.ndarray, seeds: sp.csr_matrix, popular: np.ndarray,
-          n_tracks: int) -> None:
-    """Top up the rows ``short`` of ``out`` with popular tracks they lack, in popularity order."""
-    n = out.shape[1]
-    pool = popular[: n + int(seeds[short].getnnz(axis=1).max(initial=0)) + n].astype(np.int64)
-    grid = np.broadcast_to(pool, (len(short), len(pool)))
-    keys = short[:, None].astype(np.int64) * n_tracks + grid
-    chosen = out[short].astype(np.int64)
-    chosen_keys = np.where(chosen >= 0, short[:, None] * n_tracks + chosen, -1)
-    usable = ~np.isin(keys, _keys(seeds)) & ~np.isin(keys, chosen_keys)
-    order = np.cumsum(usable, axis=1) - 1 + have[short][:, None]
-    put = usable & (order < n)
-    r, c = np.nonzero(put)
-    out[short[r], order[r, c]] = grid[r, c]
-
-
-class Recommender:
-    """Shared machinery: popularity, seeds, batching; subclasses provide :meth:`scores`."""
 
     name = "recommender"
+    needs_seeds = True
+    fallback: "Recommender | None" = None
 
     def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "Recommender":
-        """Remember the data and rank tracks by how many training playlists hold them."""
+        """Keep the training rows and rank tracks by how many training playlists hold them."""
         self.ds, self.matrix = ds, matrix.tocsr()
-        train = ~ds.playlists["is_challenge"].to_numpy()
-        counts = np.asarray(self.matrix[train].sum(axis=0)).ravel()
-        self.popular = np.lexsort((np.arange(len(counts)), -counts)).astype(np.int32)
-        self.popularity = counts
+        self.train_rows = np.flatnonzero(~ds.playlists["is_challenge"].to_numpy())
+        self.train = self.matrix[self.train_rows]
+        self.popularity = self.train.getnnz(axis=0).astype(np.float32)
+        order = np.lexsort((np.arange(len(self.popularity)), -self.popularity))
+        self.popular = order.astype(np.int32)
+        if self.fallback is not None:
+            self.fallback.fit(ds, matrix)
         return self
 
-    def scores(self, rows: np.ndarray) -> sp.csr_matrix | np.ndarray:
-        """Candidate scores for a batch of playlist rows (rows x tracks).
+    @abstractmethod
+    def scores(self, rows: np.ndarray) -> sp.csr_matrix:
+        """Candidate scores for a batch of playlist rows (rows x tracks, stored = candidate).
 
-        Sparse: the stored entries are the candidates. Dense: the positive entries are.
+        When ``needs_seeds``, only rows that have seeds are passed.
         """
-        raise NotImplementedError
 
-    def recommend(self, rows: np.ndarray, n: int = 500, batch_size: int = 200, progress: bool = True) -> np.ndarray:
+    def candidates(self, rows: np.ndarray) -> sp.csr_matrix:
+        """Scores for any batch (float32): the model's own where it can serve, the fallback's elsewhere.
+
+        Scores are float32 whatever a model computes in, so that a playlist's scores, and so
+        its ranking, never depend on the other playlists of its batch.
+        """
+        rows = np.asarray(rows)
+        if not self.needs_seeds:
+            return self.scores(rows).astype(np.float32).tocsr()
+        seeded = self.matrix[rows].getnnz(axis=1) > 0
+        own = self.scores(rows[seeded]).astype(np.float32)
+        out = place_rows(own, np.flatnonzero(seeded), len(rows))
+        if self.fallback is not None and not seeded.all():
+            other = self.fallback.candidates(rows[~seeded])
+            out = out + place_rows(other, np.flatnonzero(~seeded), len(rows))
+        return out.tocsr()
+
+    def served_by(self, rows: np.ndarray) -> np.ndarray:
+        """Which model serves each row: this one, its fallback, or the popular fill."""
+        if not self.needs_seeds:
+            return np.full(len(rows), self.name, dtype=object)
+        seeded = self.matrix[np.asarray(rows)].getnnz(axis=1) > 0
+        other = self.fallback.name if self.fallback is not None else "popularity"
+        return np.where(seeded, self.name, other).astype(object)
+
+    def recommend(self, rows: np.ndarray, n: int = 500, batch_size: int = 200,
+                  progress: bool = True) -> np.ndarray:
         """``n`` distinct non-seed track indices per playlist row, best first."""
         rows = np.asarray(rows)
         out = np.empty((len(rows), n), np.int32)
-        for start in tqdm(range(0, len(rows), batch_size), desc=self.name, disable=not progress, unit="batch"):
+        batches = range(0, len(rows), batch_size)
+        for start in tqdm(batches, desc=self.name, disable=not progress, unit="batch"):
             batch = rows[start:start + batch_size]
-            scores = self.scores(batch)
-            rank = top_n_dense if isinstance(scores, np.ndarray) else top_n
-            out[start:start + len(batch)] = rank(scores, self.matrix[batch], self.popular, n)
+            scores = self.candidates(batch)
+            out[start:start + len(batch)] = top_n(scores, self.matrix[batch], self.popular, n)
         return out
 
 
@@ -151,56 +96,11 @@ class Popularity(Recommender):
     """The most popular tracks, the same for every playlist."""
 
     name = "popularity"
+    needs_seeds = False
 
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
         """No candidates of its own: the popular fill does all the work."""
         return sp.csr_matrix((len(rows), self.matrix.shape[1]), dtype=np.float32)
-
-
-def normalize_titles(titles: pd.Series) -> pd.Series:
-    """Titles for matching: lower case, emoji and punctuation dropped, spaces collapsed."""
-    out = titles.fillna("").astype(str).str.lower().str.replace(r"[^\w\s&]", " ", regex=True)
-    return out.str.replace(r"\s+", " ", regex=True).str.strip()
-
-
-class TitleModel(Recommender):
-    """Tracks of training playlists with similar titles (TF-IDF over word and character n-grams).
-
-    A playlist's candidates are the tracks of its ``k`` most similar training titles, each
-    scored by the summed similarity of the playlists that hold it; character n-grams let
-    "coutry" find "country".
-    """
-
-    name = "title tf-idf"
-
-    def __init__(self, k: int = 100):
-        self.k = k
-
-    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "TitleModel":
-        """Vectorise the training titles."""
-        super().fit(ds, matrix)
-        titles = normalize_titles(ds.playlists["name"])
-        self.train_rows = np.flatnonzero(~ds.playlists["is_challenge"].to_numpy())
-        self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=2)
-        self.train_vectors = self.vectorizer.fit_transform(titles.iloc[self.train_rows])
-        self.titles = titles
-        return self
-
-    def scores(self, rows: np.ndarray) -> sp.csr_matrix:
-        """Track scores summed over each playlist's most similar training titles."""
-        sim = (self.vectorizer.transform(self.titles.iloc[rows]) @ self.train_vectors.T).tocsr()
-        sim = _keep_top_k_per_row(sim, self.k)
-        return (sim @ self.matrix[self.train_rows]).tocsr()
-
-
-def _keep_top_k_per_row(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
-    """Only the ``k`` largest stored entries of each row."""
-    coo = m.tocoo()
-    order = np.lexsort((-coo.data, coo.row))
-    row = coo.row[order]
-    rank = np.arange(len(row)) - np.searchsorted(row, row)
-    keep = order[rank < k]
-    return sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=m.shape)
 
 
 @dataclass
@@ -222,34 +122,19 @@ class NeuMFClusters(Recommender):
         """Build the cluster x track table of candidates."""
         super().fit(ds, matrix)
         n_clusters = int(self.labels.max()) + 1
-        member = sp.csr_matrix((np.ones(len(self.labels), np.float32), (self.labels, np.arange(len(self.labels)))),
+        member = sp.csr_matrix((np.ones(len(self.labels), np.float32),
+                                (self.labels, np.arange(len(self.labels)))),
                                shape=(n_clusters, len(self.labels)))
         self.cluster_tracks = (member @ self.matrix).tocsr()
         self.cluster_tracks.data[:] = 1.0
-        if self.fallback is not None:
-            self.fallback.fit(ds, matrix)
         return self
 
-    def served_by(self, rows: np.ndarray) -> np.ndarray:
-        """Which path serves each row: 'neumf' (has seeds) or the fallback's name."""
-        has_seeds = self.matrix[rows].getnnz(axis=1) > 0
-        return np.where(has_seeds, "neumf", self.fallback.name if self.fallback else "popularity")
-
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
-        """NeuMF scores of the cluster's tracks, or the fallback's scores for seedless rows."""
-        rows = np.asarray(rows)
+        """NeuMF's probability for every track of each playlist's cluster."""
         cand = self.cluster_tracks[self.labels[rows]].tocoo()
-        has_seeds = self.matrix[rows].getnnz(axis=1) > 0
-        keep = has_seeds[cand.row]
-        r, c = cand.row[keep], cand.col[keep]
-        s = self.scorer(rows[r].astype(np.int32), c.astype(np.int32)).astype(np.float32).ravel()
-        out = sp.csr_matrix((s, (r, c)), shape=(len(rows), self.matrix.shape[1]))
-        if self.fallback is not None and (~has_seeds).any():
-            fb = self.fallback.scores(rows).tocsr()
-            fb = sp.diags((~has_seeds).astype(np.float32)) @ fb
-            fb.eliminate_zeros()
-            out = (out + fb).tocsr()
-        return out
+        users = np.asarray(rows)[cand.row].astype(np.int32)
+        s = np.asarray(self.scorer(users, cand.col.astype(np.int32)), np.float32).ravel()
+        return sp.csr_matrix((s, (cand.row, cand.col)), shape=(len(rows), self.matrix.shape[1]))
 
 
 def to_uris(ds: Dataset, recommendations: np.ndarray) -> np.ndarray:

@@ -35,7 +35,7 @@
 #
 # The write-up left out the 1,000 title-only playlists (no seed, so no trained embedding),
 # and proposed a TF-IDF model of titles for them. That is what serves them here: the tracks
-# of the training playlists with the most similar titles (`recommend.TitleModel`).
+# of the training playlists with the most similar titles (`titles.TitleModel`).
 
 # %% tags=["parameters"]
 work_dir = "../work"
@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import challenge, dataset, figures, matrix, neumf, recommend
+from mpd_helpers import challenge, dataset, figures, matrix, neumf, recommend, titles
 
 pd.set_option("display.width", 140, "display.max_colwidth", 50)
 work = Path(work_dir)
@@ -62,7 +62,7 @@ rows = ds.challenge_rows
 print(f"{len(rows):,} challenge playlists; {M.shape[1]:,} tracks")
 
 # %% tags=["nbval-ignore-output"]
-pipeline = recommend.NeuMFClusters(scorer, labels, fallback=recommend.TitleModel()).fit(ds, M)
+pipeline = recommend.NeuMFClusters(scorer, labels, fallback=titles.TitleModel()).fit(ds, M)
 start = time.perf_counter()
 recs = pipeline.recommend(rows, n=n_recommendations, progress=False)
 elapsed = time.perf_counter() - start
@@ -92,7 +92,7 @@ if truth_path is not None:
 else:
     titled = np.where(ds.playlists["name"].notna().to_numpy()[rows], "title", "no title")
     group = [f"{n} seeds, {t}" for n, t in zip(seeds.getnnz(axis=1), titled)]
-cands = pipeline.scores(rows)
+cands = pipeline.candidates(rows)
 own = np.minimum(np.asarray((cands != 0).sum(axis=1)).ravel() - seeds.getnnz(axis=1), n_recommendations)
 served = pd.DataFrame({"category": group, "path": pipeline.served_by(rows), "candidates": np.maximum(own, 0)})
 by_category = served.groupby("category").agg(path=("path", lambda s: ", ".join(sorted(set(s)))),

@@ -47,7 +47,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import baselines, challenge, dataset, figures, hybrid, matrix, metrics, neumf, recommend
+from mpd_helpers import challenge, dataset, figures, matrix, metrics, neighbours, neumf, recommend, rerank, titles
 
 pd.set_option("display.width", 150)
 work = Path(work_dir)
@@ -89,14 +89,14 @@ else:
 # %%
 systems = {
     "popularity": recommend.Popularity(),
-    "item-kNN": baselines.ItemKNN(fallback=baselines.SameTitle()),
-    "NeuMF + k-means": recommend.NeuMFClusters(scorer, labels, fallback=recommend.TitleModel()),
-    "playlist-kNN": hybrid.Blend([hybrid.PlaylistKNN(), recommend.TitleModel()],
-                                 lambda n: np.c_[n > 0, n == 0].astype(np.float32), name="playlist-kNN"),
-    "blend": hybrid.Blend([baselines.ItemKNN(), hybrid.PlaylistKNN(), recommend.TitleModel()],
-                          hybrid.seed_weights(title_until=1)),
-    "blend + NeuMF": hybrid.Blend([baselines.ItemKNN(), hybrid.PlaylistKNN(), recommend.TitleModel()],
-                                  hybrid.seed_weights(title_until=1), reranker=scorer, rerank_weight=0.3),
+    "item-kNN": neighbours.ItemKNN(fallback=titles.SameTitle()),
+    "NeuMF + k-means": recommend.NeuMFClusters(scorer, labels, fallback=titles.TitleModel()),
+    "playlist-kNN": neighbours.PlaylistKNN(fallback=titles.TitleModel()),
+    "blend": rerank.Blend([neighbours.ItemKNN(), neighbours.PlaylistKNN(), titles.TitleModel()],
+                          rerank.seed_weights(title_until=1)),
+    "blend + NeuMF": rerank.Blend([neighbours.ItemKNN(), neighbours.PlaylistKNN(), titles.TitleModel()],
+                                  rerank.seed_weights(title_until=1), reranker=scorer, rerank_weight=0.3,
+                                  name="blend + NeuMF"),
 }
 # The systems whose figures follow from the trained NeuMF model: they are checked within tolerances.
 uses_model = {"NeuMF + k-means", "blend + NeuMF"}

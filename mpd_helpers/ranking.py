@@ -1,0 +1,103 @@
+"""Ranking shared by every recommender: the top n without seeds, the popular fill, top k per row.
+
+Everything works on whole sparse batches (playlists x tracks, only the candidates stored), so
+no step ever holds a dense playlists x tracks array. Ties are broken by the smaller column
+index everywhere, so a ranking never depends on the sorting kernel NumPy picks for the CPU.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def top_n(scores: sp.csr_matrix, seeds: sp.csr_matrix, popular: np.ndarray,
+          n: int = 500) -> np.ndarray:
+    """Per row: the ``n`` best-scored candidates that are not seeds, then popular tracks.
+
+    ``scores`` holds a score for each candidate (row, track); absent entries are not
+    candidates. ``popular`` lists track indices, most popular first. Returns an int32 array
+    of shape (rows, n) of distinct tracks (-1 only if even the popular list runs out).
+    """
+    n_rows, n_tracks = scores.shape
+    coo = scores.tocoo()
+    row, col, val = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
+    keep = ~np.isin(row * n_tracks + col, _keys(seeds))
+    row, col, val = row[keep], col[keep], val[keep]
+    order = np.lexsort((col, -val, row))  # by row, best score first; ties by track index
+    row, col = row[order], col[order]
+    rank = _rank_within_rows(row)
+    take = rank < n
+    out = np.full((n_rows, n), -1, np.int32)
+    out[row[take], rank[take]] = col[take]
+    have = np.bincount(row[take], minlength=n_rows)
+    short = np.flatnonzero(have < n)
+    if len(short):
+        fill_popular(out, have, short, seeds, popular, n_tracks)
+    return out
+
+
+def fill_popular(out: np.ndarray, have: np.ndarray, short: np.ndarray, seeds: sp.csr_matrix,
+                 popular: np.ndarray, n_tracks: int) -> None:
+    """Top up the rows ``short`` of ``out`` with popular tracks they lack, in popularity order.
+
+    ``have[r]`` is how many places row ``r`` has filled; a popular track is skipped where it
+    is a seed of the row or already recommended to it.
+    """
+    n = out.shape[1]
+    longest = int(seeds[short].getnnz(axis=1).max(initial=0))
+    pool = popular[: 2 * n + longest].astype(np.int64)
+    grid = np.broadcast_to(pool, (len(short), len(pool)))
+    keys = short[:, None].astype(np.int64) * n_tracks + grid
+    chosen = out[short].astype(np.int64)
+    chosen_keys = np.where(chosen >= 0, short[:, None] * n_tracks + chosen, -1)
+    usable = ~np.isin(keys, _keys(seeds)) & ~np.isin(keys, chosen_keys)
+    order = np.cumsum(usable, axis=1) - 1 + have[short][:, None]
+    put = usable & (order < n)
+    r, c = np.nonzero(put)
+    out[short[r], order[r, c]] = grid[r, c]
+
+
+def top_k_per_row(m: sp.csr_matrix, k: int, ties: bool = False) -> sp.csr_matrix:
+    """Only the ``k`` largest stored entries of each row (ties to the smaller column).
+
+    With ``ties=True``, every entry equal to a row's k-th value is kept too.
+    """
+    coo = m.tocoo()
+    order = np.lexsort((coo.col, -coo.data, coo.row))
+    row, val = coo.row[order], coo.data[order]
+    rank = _rank_within_rows(row)
+    keep = rank < k
+    if ties:
+        kth = np.full(m.shape[0], -np.inf, dtype=val.dtype)
+        at_k = rank == k - 1
+        kth[row[at_k]] = val[at_k]
+        keep |= val >= kth[row]
+    keep = order[keep]
+    return sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=m.shape)
+
+
+def scale_rows(m: sp.csr_matrix) -> sp.csr_matrix:
+    """Each row divided by its largest entry, so that its best candidate scores 1."""
+    m = m.tocsr()
+    top = m.max(axis=1).toarray().ravel()
+    inverse = np.divide(1.0, top, out=np.zeros_like(top, dtype=np.float32), where=top > 0)
+    return (sp.diags(inverse.astype(np.float32)) @ m).tocsr()
+
+
+def place_rows(m: sp.csr_matrix, where: np.ndarray, n_rows: int) -> sp.csr_matrix:
+    """The rows of ``m`` put at rows ``where`` of an ``n_rows``-row matrix (the rest empty)."""
+    put = sp.csr_matrix((np.ones(len(where), np.float32), (where, np.arange(len(where)))),
+                        shape=(n_rows, len(where)))
+    return (put @ m).tocsr()
+
+
+def _rank_within_rows(row: np.ndarray) -> np.ndarray:
+    """0, 1, 2, ... within each run of equal values of a sorted row array."""
+    return np.arange(len(row)) - np.searchsorted(row, row)
+
+
+def _keys(m: sp.csr_matrix) -> np.ndarray:
+    """Sorted row * n_cols + col keys of a sparse matrix's stored entries."""
+    coo = m.tocoo()
+    return np.sort(coo.row.astype(np.int64) * m.shape[1] + coo.col)

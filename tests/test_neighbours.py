@@ -1,0 +1,49 @@
+"""Item- and playlist-based neighbours, checked against the formulas computed densely."""
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from mpd_helpers import dataset, neighbours
+
+
+def _toy(n_train: int = 60, n_test: int = 8, n_tracks: int = 40, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    dense = (rng.random((n_train + n_test, n_tracks)) < 0.15).astype(np.float32)
+    ds = dataset.Dataset(pd.DataFrame(), pd.DataFrame(index=range(n_tracks)),
+                         pd.DataFrame({"is_challenge": [False] * n_train + [True] * n_test,
+                                       "name": ["x"] * (n_train + n_test)}))
+    return ds, sp.csr_matrix(dense), dense[:n_train], np.arange(n_train, n_train + n_test)
+
+
+def test_item_knn_scores_are_summed_cosine_similarities():
+    ds, m, train, rows = _toy()
+    knn = neighbours.ItemKNN().fit(ds, m)
+    counts = np.maximum(train.sum(axis=0), 1)
+    sim = (train.T @ train) / np.sqrt(np.outer(counts, counts))
+    expected = m[rows].toarray() @ sim
+    assert np.allclose(knn.scores(rows).toarray(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_playlist_knn_weights_the_k_nearest_playlists_by_powered_cosine():
+    ds, m, train, rows = _toy()
+    knn = neighbours.PlaylistKNN(k=5, power=2.0).fit(ds, m)
+    seeds = m[rows].toarray()
+    length = np.maximum(train.sum(axis=1), 1)
+    sim = (seeds @ train.T) / np.sqrt(np.maximum(seeds.sum(axis=1), 1)[:, None] * length[None, :])
+    sim = sim ** 2
+    cut = -np.sort(-sim, axis=1)[:, 4:5]
+    sim[sim < cut] = 0.0  # the 5 nearest, and any tied with the 5th
+    assert np.allclose(knn.scores(rows).toarray(), sim @ train, rtol=1e-5, atol=1e-7)
+
+
+def test_playlist_knn_prefers_the_closest_playlist():
+    # playlists 0-2 train, 3 is the challenge row sharing 3 tracks with playlist 0, 1 with playlist 1
+    m = sp.csr_matrix(np.array([[1, 1, 1, 1, 0, 0, 0], [1, 0, 0, 0, 1, 1, 0],
+                                [0, 0, 0, 0, 0, 1, 1], [1, 1, 1, 0, 0, 0, 0]], np.float32))
+    ds = dataset.Dataset(pd.DataFrame(), pd.DataFrame(index=range(7)),
+                         pd.DataFrame({"is_challenge": [False, False, False, True], "name": ["a"] * 4}))
+    knn = neighbours.PlaylistKNN(k=2).fit(ds, m)
+    s = knn.scores(np.array([3])).toarray()[0]
+    assert s[3] > s[4] > 0 and s[6] == 0  # playlist 0's track beats playlist 1's; 2 is no neighbour
+    assert knn.recommend(np.array([3]), n=4, progress=False)[0, 0] == 3

@@ -1,0 +1,46 @@
+"""Ranking shared by every recommender: top n without seeds, the popular fill, top k per row."""
+
+import numpy as np
+import scipy.sparse as sp
+
+from mpd_helpers import ranking
+
+
+def test_top_n_ranks_removes_seeds_and_fills_with_popular_tracks():
+    scores = sp.csr_matrix(np.array([[0.9, 0.0, 0.5, 0.7, 0.0, 0.0],
+                                     [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]], np.float32))
+    seeds = sp.csr_matrix(np.array([[0, 0, 0, 1, 0, 0],
+                                    [0, 1, 0, 0, 0, 1]], np.float32))
+    popular = np.array([3, 1, 5, 0, 4, 2])
+    out = ranking.top_n(scores, seeds, popular, n=4)
+    assert out[0].tolist() == [0, 2, 1, 5]  # 0.9, 0.5 (3 is a seed), then popular 1, 5
+    assert out[1].tolist() == [3, 0, 4, 2]  # only popular tracks, seeds 1 and 5 skipped
+
+
+def test_zero_scores_are_still_candidates_and_ties_break_by_index():
+    scores = sp.coo_matrix((np.array([0.0, 0.0, 0.2]), (np.array([0, 0, 0]), np.array([4, 2, 1]))),
+                           shape=(1, 5)).tocsr()
+    out = ranking.top_n(scores, sp.csr_matrix((1, 5)), np.arange(5), n=5)
+    assert out[0].tolist() == [1, 2, 4, 0, 3]
+
+
+def test_a_short_popular_list_leaves_minus_one():
+    out = ranking.top_n(sp.csr_matrix((1, 3)), sp.csr_matrix(np.array([[1, 0, 0]])), np.arange(3), n=3)
+    assert out[0].tolist() == [1, 2, -1]
+
+
+def test_top_k_per_row_keeps_the_largest_with_ties_to_the_smaller_column():
+    m = sp.csr_matrix(np.array([[0.1, 0.5, 0.5, 0.3, 0.5],
+                                [0.0, 0.25, 0.0, 0.0, 0.0]], np.float32))
+    kept = ranking.top_k_per_row(m, 2).toarray()
+    assert kept[0].tolist() == [0, 0.5, 0.5, 0, 0] and kept[1].tolist() == [0, 0.25, 0, 0, 0]
+    with_ties = ranking.top_k_per_row(m, 2, ties=True).toarray()
+    assert with_ties[0].tolist() == [0, 0.5, 0.5, 0, 0.5]
+    assert ranking.top_k_per_row(m, 4, ties=True).nnz == 5  # fewer than k entries: all kept
+
+
+def test_scale_rows_and_place_rows():
+    m = sp.csr_matrix(np.array([[2.0, 4.0], [0.0, 0.0], [0.5, 0.25]], np.float32))
+    assert ranking.scale_rows(m).toarray().tolist() == [[0.5, 1.0], [0, 0], [1.0, 0.5]]
+    placed = ranking.place_rows(m[[0, 2]], np.array([3, 1]), 4).toarray()
+    assert placed.tolist() == [[0, 0], [0.5, 0.25], [0, 0], [2.0, 4.0]]

@@ -1,0 +1,113 @@
+"""One contract for every recommender, then what each kind adds.
+
+The contract (as ``implicit``'s recommender test mixin does for its models): for every
+challenge playlist, ``n`` distinct tracks, none a seed; playlists without seeds are served
+(by the fallback where there is one, else by the popular fill); the same data give the
+same output; and the batch size never changes a result.
+"""
+
+import numpy as np
+import pytest
+
+from mpd_data import challenge_build, mpd_dir
+from mpd_helpers import dataset, matrix, neighbours, recommend, rerank, titles
+
+
+def _score(users: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """A deterministic stand-in for NeuMF's probabilities."""
+    return ((users.astype(np.int64) * 7 + items * 13) % 101) / 101.0
+
+
+def _labels(n: int) -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 20, n)
+
+
+def _blend(**kwargs) -> rerank.Blend:
+    parts = [neighbours.ItemKNN(), neighbours.PlaylistKNN(), titles.TitleModel()]
+    return rerank.Blend(parts, rerank.seed_weights(title_until=1), **kwargs)
+
+
+FACTORIES = {
+    "popularity": lambda n: recommend.Popularity(),
+    "item-kNN": lambda n: neighbours.ItemKNN(fallback=titles.SameTitle()),
+    "item-kNN, no fallback": lambda n: neighbours.ItemKNN(),
+    "playlist-kNN": lambda n: neighbours.PlaylistKNN(fallback=titles.TitleModel()),
+    "title tf-idf": lambda n: titles.TitleModel(),
+    "same title": lambda n: titles.SameTitle(),
+    "NeuMF + k-means": lambda n: recommend.NeuMFClusters(_score, _labels(n), titles.TitleModel()),
+    "blend": lambda n: _blend(),
+    "blend + re-ranker": lambda n: _blend(reranker=_score, rerank_weight=0.3),
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    b = challenge_build()
+    ds = dataset.load(mpd_dir(5), b.challenge_path, b.truth_path, progress=False)
+    return ds, matrix.utility_matrix(ds.entries, ds.n_playlists, ds.n_tracks)
+
+
+@pytest.mark.parametrize("kind", FACTORIES)
+def test_contract(data, kind):
+    ds, m = data
+    rows = ds.challenge_rows
+    seedless = m[rows].getnnz(axis=1) == 0
+    assert seedless.any() and (~seedless).any()
+    model = FACTORIES[kind](ds.n_playlists).fit(ds, m)
+    out = model.recommend(rows, n=500, batch_size=200, progress=False)
+    assert out.shape == (len(rows), 500) and out.dtype == np.int32
+    assert ((out >= 0) & (out < ds.n_tracks)).all()
+    for i, row in enumerate(rows):
+        assert len(np.unique(out[i])) == 500, f"row {row}: repeated tracks"
+        assert not np.isin(out[i], m[row].indices).any(), f"row {row}: a seed is recommended"
+    # seedless playlists: the fallback's list, or else the most popular tracks
+    served = model.fallback.recommend(rows[seedless], n=500, progress=False) if model.fallback \
+        else None
+    if model.needs_seeds:
+        expected = served if served is not None else np.tile(model.popular[:500], (seedless.sum(), 1))
+        assert (out[seedless] == expected).all()
+    # batch size never matters, and a second fit gives the same lists
+    assert (model.recommend(rows, n=500, batch_size=7, progress=False) == out).all()
+    again = FACTORIES[kind](ds.n_playlists).fit(ds, m).recommend(rows, n=500, progress=False)
+    assert (again == out).all()
+
+
+def test_served_by_names_the_route_of_each_playlist(data):
+    ds, m = data
+    rows = ds.challenge_rows
+    seedless = m[rows].getnnz(axis=1) == 0
+    model = FACTORIES["NeuMF + k-means"](ds.n_playlists).fit(ds, m)
+    served = model.served_by(rows)
+    assert (served[seedless] == "title tf-idf").all() and (served[~seedless] == "NeuMF + k-means").all()
+    assert (neighbours.ItemKNN().fit(ds, m).served_by(rows)[seedless] == "popularity").all()
+    assert (titles.TitleModel().fit(ds, m).served_by(rows) == "title tf-idf").all()
+
+
+def test_neumf_clusters_rank_by_the_model_score(data):
+    ds, m = data
+    rows = ds.challenge_rows
+    seedless = m[rows].getnnz(axis=1) == 0
+    one_cluster = np.zeros(ds.n_playlists, int)  # every training track is a candidate
+    best_is_5 = lambda u, i: (i == 5).astype(float)
+    out = recommend.NeuMFClusters(best_is_5, one_cluster, titles.TitleModel()).fit(ds, m).recommend(
+        rows, progress=False)
+    has5 = np.asarray(m[rows][:, 5].todense()).ravel() > 0
+    assert (out[~seedless & ~has5, 0] == 5).all()
+
+
+def test_blend_serves_seedless_playlists_by_title_and_reranker_reorders(data):
+    ds, m = data
+    rows = ds.challenge_rows
+    seedless = m[rows].getnnz(axis=1) == 0
+    assert rerank.seed_weights(title_until=1)(np.array([0, 1, 5])).tolist() == [[0, 0, 1], [1, 1, 1],
+                                                                                [1, 1, 0]]
+    plain = _blend().fit(ds, m)
+    a = plain.recommend(rows[seedless], n=50, progress=False)
+    b = titles.TitleModel().fit(ds, m).recommend(rows[seedless], n=50, progress=False)
+    assert (a == b).all()  # the title model alone, scaled: the same order
+    favourite = lambda u, i: (i % 97 == 0).astype(np.float32)  # a re-ranker that loves some tracks
+    reranked = _blend(reranker=favourite, rerank_weight=5.0).fit(ds, m)
+    seeded = rows[~seedless][:20]
+    top = reranked.recommend(seeded, n=500, progress=False)
+    base = plain.recommend(seeded, n=500, progress=False)
+    assert (top[:, 0] % 97 == 0).mean() > (base[:, 0] % 97 == 0).mean()
