@@ -59,6 +59,7 @@ TOLERANCES: dict[str, Tolerance] = {
     "cluster size": Tolerance(rel=0.15, abs=2, meaning="the smallest, median and largest k-means cluster"),
     "singletons": Tolerance(abs=10, meaning="k-means clusters of one playlist"),
     "candidates": Tolerance(abs=40, meaning="mean candidates (at most 500) a cluster gives a playlist"),
+    "interval": Tolerance(abs=1e-6, meaning="a bound of a bootstrap interval of a system without the model"),
 }
 
 

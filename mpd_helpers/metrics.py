@@ -468,6 +468,41 @@ def compare(per_playlist: dict[str, pd.DataFrame], reference: str, metric: str,
     return pd.concat(blocks, names=["category", "system"])
 
 
+LABELS = {"r_precision": "R-precision", "r_precision_artist": "R-precision (artist)",
+          "ndcg": "NDCG", "clicks": "clicks"}
+HIGHER_IS_BETTER = {"r_precision": True, "r_precision_artist": True, "ndcg": True, "clicks": False}
+
+
+def interval_table(per_playlist: dict[str, pd.DataFrame], reference: str,
+                   metrics: tuple[str, ...] = ("r_precision", "ndcg", "clicks"),
+                   **options) -> pd.DataFrame:
+    """A readable table: each metric's mean (95 % interval) and its paired difference to `reference`.
+
+    A difference whose interval excludes zero is marked "better" or "worse" for the system
+    against the reference; otherwise "≈". `options` go to :func:`compare`.
+    """
+    columns = {}
+    for metric in metrics:
+        table = compare(per_playlist, reference, metric, **options)
+        digits = 2 if metric == "clicks" else 3
+        label = LABELS.get(metric, metric)
+        columns[label] = [f"{m:.{digits}f} ({lo:.{digits}f}–{hi:.{digits}f})"
+                          for m, lo, hi in table[["mean", "low", "high"]].to_numpy()]
+        columns[f"{label} vs {reference}"] = [
+            "" if name == reference else
+            f"{d:+.{digits}f} ({lo:+.{digits}f}, {hi:+.{digits}f}) {verdict(d, sig, metric)}"
+            for name, d, lo, hi, sig in zip(table.index, table["diff"], table["diff_low"],
+                                            table["diff_high"], table["significant"])]
+    return pd.DataFrame(columns, index=pd.Index(list(per_playlist), name="system"))
+
+
+def verdict(difference: float, significant: bool, metric: str) -> str:
+    """'better', 'worse' or '≈' (the interval holds zero) for a difference in `metric`."""
+    if not significant:
+        return "≈"
+    return "better" if (difference > 0) == HIGHER_IS_BETTER.get(metric, True) else "worse"
+
+
 def read_submission(path: str | Path) -> pd.DataFrame:
     """A submission CSV (plain or gzipped) as rows pid, track_uri in rank order."""
     from mpd_helpers.submission import PID, content_lines

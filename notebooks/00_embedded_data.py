@@ -31,7 +31,7 @@ n_slices = 10  # slices of 1,000 playlists
 per_category = 100  # challenge playlists per category (1,000 is the official size)
 seed = 0
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -92,7 +92,7 @@ titles = pd.DataFrame({
 })
 titles
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
 for ax, key, label in zip(axes, ["num followers histogram", "numedits histogram"], ["followers", "editing sessions"]):
     ours = figures[key].reindex(range(1, 16), fill_value=0)

@@ -25,6 +25,15 @@
 # 1,000-playlist challenge set built from them by the official recipe; see the previous
 # chapter). To run it on the real dataset, pass `-p data_dir /path/to/mpd/data` and
 # `-p challenge_path /path/to/challenge_set.json` to papermill (or `make book DATA_DIR=...`).
+#
+# | the write-up's step | here | what changed, and why |
+# |---|---|---|
+# | read ten slices with `json.load` and `json_normalize`, `concat` them | `dataset.read_slices` | every field pulled out as a whole typed column and checked; bad input named by file, playlist and field |
+# | read `challenge_set.json`; drop the playlists without tracks | `dataset.read_challenge`, `dataset.load` | title-only playlists are kept and served from their titles (chapter 4) |
+# | renumber the challenge pids after the training ones (`9000 + i`) | `dataset.load` | the same idea: one dense range of rows, training first; the original pid is kept for the submission |
+# | `iterrows` over playlists to build `song_playlist_df` | `Dataset.entries` | one row per entry, built from whole arrays, no Python loop |
+# | `astype('category').cat.codes` numbers the tracks | `Dataset.tracks`, `track_index` | the same numbering (sorted URIs); names kept once per track |
+# | the utility matrix {eq}`eq-utility` | `matrix.utility_matrix` | stored sparse (CSR), never as a dense array |
 
 # %% tags=["parameters"]
 data_dir = None  # a directory of mpd.slice.*.json files; None: the embedded synthetic MPD
@@ -35,7 +44,7 @@ n_slices = 10  # size of the embedded data, in slices of 1,000 playlists
 per_category = 100  # embedded challenge playlists per category
 seed = 0
 
-# %%
+# %% tags=["hide-input"]
 import time
 from pathlib import Path
 
@@ -137,7 +146,7 @@ ds.tracks.head()
 #
 # $$
 # M = \begin{pmatrix} 1 & 0 & 0 & 1 & 0 \\ 0 & 1 & 0 & 1 & 0 \\ 1 & 1 & 0 & 0 & 1 \end{pmatrix}
-# $$
+# $$ (eq-utility)
 #
 # so $P_1 = \{T_1, T_4\}$, $P_2 = \{T_2, T_4\}$ and $P_3 = \{T_1, T_2, T_5\}$.
 # Collaborative filtering reads similarity off the shared ones: $P_1$ and $P_2$ share $T_4$,
@@ -159,10 +168,10 @@ scores
 # another road: it writes $M \approx P Q^\top$ with a short vector $\mathbf{p}_u$ per
 # playlist and $\mathbf{q}_i$ per track, and predicts
 #
-# $$\hat{y}_{ui} = \mathbf{p}_u^\top \mathbf{q}_i = \sum_{k=1}^{K} p_{uk} q_{ik}.$$
+# $$\hat{y}_{ui} = \mathbf{p}_u^\top \mathbf{q}_i = \sum_{k=1}^{K} p_{uk} q_{ik}.$$ (eq-mf)
 #
 # A rank-2 factorisation of the example (truncated SVD) already fills the zeros with
-# graded guesses:
+# graded guesses, as {eq}`eq-mf` predicts them:
 
 # %%
 U, s, Vt = np.linalg.svd(M.astype(float), full_matrices=False)
@@ -174,7 +183,12 @@ pd.DataFrame(approx.round(2), **names)
 # matrix factorisation and a multi-layer perceptron over playlist and track embeddings.
 #
 # The real utility matrix is large and almost empty, so it is stored sparse (CSR: only the
-# ones are kept):
+# ones are kept). This is the whole of it:
+#
+# ```{literalinclude} /mpd_helpers/matrix.py
+# :pyobject: utility_matrix
+# :caption: mpd_helpers/matrix.py
+# ```
 
 # %%
 M_full = matrix.utility_matrix(ds.entries, ds.n_playlists, ds.n_tracks)
@@ -188,7 +202,7 @@ print(f"dense it would take {M_full.shape[0] * M_full.shape[1] * 4 / 2**30:.1f} 
 # lengths and the play counts of its twenty most popular tracks; scaled to this data's
 # size they sit beside ours.
 
-# %%
+# %% tags=["hide-input"]
 reference = stats.read_reference()
 scale = ds.playlists["is_challenge"].eq(False).sum() / reference["number of playlists"]
 train_pl = ds.playlists[~ds.playlists["is_challenge"]]

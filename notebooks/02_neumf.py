@@ -17,21 +17,34 @@
 # # 2.1 NeuMF
 #
 # Matrix factorisation scores a playlist-track pair by an inner product of two learned
-# vectors. The write-up follows *Neural Collaborative Filtering* (He et al., 2017) and
-# generalises it: NeuMF runs two branches side by side, each with its **own** embeddings,
-# and joins them only at the end.
+# vectors, {eq}`eq-mf`. The write-up follows *Neural Collaborative Filtering*
+# {cite:p}`he2017ncf` and generalises it: NeuMF runs two branches side by side, each with
+# its **own** embeddings, and joins them only at the end.
 #
-# * **GMF** (generalised matrix factorisation): playlist vector $\mathbf{p}_u$ and track
-#   vector $\mathbf{q}_i$ (32 dimensions each) multiplied element by element,
-#   $\phi^{GMF} = \mathbf{p}_u \odot \mathbf{q}_i$.
-# * **MLP**: two wider vectors (128 each) concatenated and passed through ReLU layers of
-#   128, 128 and 64 units, $\phi^{MLP} = a_L(\dots a_1(W_1 [\mathbf{p}^M_u; \mathbf{q}^M_i] + b_1)\dots)$.
-# * **Output**: one sigmoid unit over both, $\hat{y}_{ui} = \sigma(\mathbf{h}^\top [\phi^{GMF}; \phi^{MLP}])$,
-#   trained with binary cross-entropy
-#   $L = -\sum_{(u,i)} y_{ui} \log \hat{y}_{ui} + (1 - y_{ui}) \log(1 - \hat{y}_{ui})$ and Adam.
+# **GMF** (generalised matrix factorisation): playlist vector $\mathbf{p}_u$ and track
+# vector $\mathbf{q}_i$ (32 dimensions each) multiplied element by element,
 #
-# The model is `mpd_helpers.neumf.build_model`; the write-up's hyper-parameters are
-# `neumf.NeuMFConfig`'s defaults.
+# $$\phi^{GMF} = \mathbf{p}_u \odot \mathbf{q}_i.$$ (eq-gmf)
+#
+# **MLP**: two wider vectors (128 each) concatenated and passed through ReLU layers of
+# 128, 128 and 64 units,
+#
+# $$\phi^{MLP} = a_L(\dots a_1(W_1 [\mathbf{p}^M_u; \mathbf{q}^M_i] + b_1)\dots).$$ (eq-mlp)
+#
+# **Output**: one sigmoid unit over both,
+#
+# $$\hat{y}_{ui} = \sigma(\mathbf{h}^\top [\phi^{GMF}; \phi^{MLP}]),$$ (eq-neumf)
+#
+# trained with Adam {cite:p}`kingma2015adam` on the binary cross-entropy
+#
+# $$L = -\sum_{(u,i)} y_{ui} \log \hat{y}_{ui} + (1 - y_{ui}) \log(1 - \hat{y}_{ui}).$$ (eq-bce)
+#
+# | the write-up's step | here | what changed, and why |
+# |---|---|---|
+# | `get_model`: four embeddings, GMF product, MLP tower, concatenation, sigmoid | `neumf.build_model` | the same architecture in Keras 3, every initialiser seeded |
+# | latent 32, layers [256, 128, 128, 64], Adam 0.001, 7 epochs, batch 256 | `neumf.NeuMFConfig` | the same defaults; the book trains with batch 2,048 (faster on a CPU, still converges) |
+# | `get_train_samples`: positives and 4 sampled negatives | `neumf.sample_negatives` | vectorised, seeded, redrawn every epoch, never a positive |
+# | `model.fit` | `neumf.train`, `neumf.Trainer` | the same loss {eq}`eq-bce` and gradients; Adam updates only the embedding rows a batch touches (lazy Adam) |
 
 # %% tags=["parameters"]
 work_dir = "../work"
@@ -43,7 +56,7 @@ learning_rate = 0.001
 n_negatives = 4
 seed = 0
 
-# %%
+# %% tags=["hide-input"]
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -66,9 +79,18 @@ print(f"{M.shape[0]:,} playlists x {M.shape[1]:,} tracks, {M.nnz:,} positive ent
 # %% [markdown]
 # ## The architecture
 
-# %%
+# %% tags=["hide-input"]
 plots.neumf_diagram(latent_dim, dense_layers)
 plt.show()
+
+# %% [markdown]
+# The builder: {eq}`eq-gmf` is the `Multiply` layer, {eq}`eq-mlp` the loop of `Dense` layers,
+# {eq}`eq-neumf` the last `Dense` unit; `model.compile` sets the loss {eq}`eq-bce`.
+#
+# ```{literalinclude} /mpd_helpers/neumf.py
+# :pyobject: build_model
+# :caption: mpd_helpers/neumf.py
+# ```
 
 # %%
 model = neumf.build_model(M.shape[0], M.shape[1], latent_dim, dense_layers, seed=seed)
@@ -97,6 +119,11 @@ sizes
 # those the playlist does not contain, labelled 0 (`neumf.sample_negatives`: vectorised,
 # seeded, and re-drawn each epoch so the model sees fresh negatives). Most random tracks are
 # indeed unrelated, so the few false negatives are noise the model can absorb.
+#
+# ```{literalinclude} /mpd_helpers/neumf.py
+# :pyobject: sample_negatives
+# :caption: mpd_helpers/neumf.py
+# ```
 
 # %%
 users, items, labels = neumf.sample_negatives(M, n_negatives, np.random.default_rng(seed))
@@ -118,6 +145,20 @@ print(f"negatives that are in fact positives: {np.isin(keys, pos_keys).sum()}")
 # `benchmarks/bench_neumf.py` measures both side by side. The book trains with a batch of
 # 2,048 (the write-up used 256): larger batches make fewer, larger steps, which is faster
 # on a CPU; the loss curve below shows it still converges within the 7 epochs.
+#
+# The training loop draws fresh negatives each epoch and shuffles them:
+#
+# ```{literalinclude} /mpd_helpers/neumf.py
+# :pyobject: train
+# :caption: mpd_helpers/neumf.py
+# ```
+#
+# and this is one step of lazy Adam, Keras' update rule restricted to the rows of the batch:
+#
+# ```{literalinclude} /mpd_helpers/neumf.py
+# :pyobject: Trainer._apply
+# :caption: mpd_helpers/neumf.py
+# ```
 
 # %% tags=["nbval-ignore-output"]
 start = time.perf_counter()
@@ -139,7 +180,7 @@ curve = pd.DataFrame({"loss": history["loss"], "accuracy": history["accuracy"]},
 figures.Record("02_neumf").add_table(curve, {"loss": "loss", "accuracy": "accuracy"}).save(work)
 print(curve.round(4).to_string())
 
-# %%
+# %% tags=["hide-input"]
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
 ax1.plot(curve.index, curve["loss"], marker="o")
 ax1.set(xlabel="epoch", ylabel="binary cross-entropy", title="Training loss")

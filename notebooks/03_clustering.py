@@ -21,13 +21,27 @@
 # (250 clusters) and calls the members of a playlist's cluster its *neighbours*: their
 # tracks become the candidates that NeuMF ranks in the next chapter. Here is that step,
 # with `mpd_helpers.clustering`, and a look at whether the neighbours mean anything.
+#
+# k-means {cite:p}`lloyd1982kmeans` places $K$ centres $\mathbf{c}_k$ to minimise the
+# squared distance of every playlist's MLP embedding $\mathbf{p}^M_u$ (the playlist half of
+# the input to {eq}`eq-mlp`) to its nearest centre,
+#
+# $$\min_{\mathbf{c}_1, \dots, \mathbf{c}_K} \sum_u \min_k \lVert \mathbf{p}^M_u - \mathbf{c}_k \rVert^2,$$ (eq-kmeans)
+#
+# starting from k-means++ centres {cite:p}`arthur2007kmeanspp`.
+#
+# | the write-up's step | here | what changed, and why |
+# |---|---|---|
+# | take the `mlp_user_embedding` weights | `neumf.load_embeddings` | read from the saved model in the work directory |
+# | `KMeans(n_clusters=250, random_state=0)` | `clustering.fit_kmeans` | the same estimator {cite:p}`pedregosa2011sklearn`, seeded, one initialisation |
+# | neighbours: every playlist with the same label, found by a loop over all labels | `NeuMFClusters.fit` (chapter 4) | one sparse cluster x track table, built once |
 
 # %% tags=["parameters"]
 work_dir = "../work"
 n_clusters = 250  # the write-up's choice
 seed = 0
 
-# %%
+# %% tags=["hide-input"]
 import time
 from pathlib import Path
 
@@ -48,7 +62,13 @@ print(f"MLP playlist embeddings: {user_latent.shape[0]:,} playlists x {user_late
 # Every playlist has a row in the embedding table, but the title-only challenge playlists
 # had no track to train on: their rows are still the random initial vectors. They are
 # clustered with the rest, as in the write-up, but the application chapter serves them from
-# their titles instead.
+# their titles instead. The clustering itself is one call of scikit-learn's estimator,
+# which minimises {eq}`eq-kmeans`:
+#
+# ```{literalinclude} /mpd_helpers/clustering.py
+# :pyobject: fit_kmeans
+# :caption: mpd_helpers/clustering.py
+# ```
 
 # %%
 start = time.perf_counter()

@@ -31,18 +31,34 @@
 # procedure runs on batches of playlists: the candidates of a batch come from one sparse
 # product (cluster x playlist membership times the utility matrix), NeuMF scores all pairs
 # of the batch in one vectorised forward pass, track URIs are looked up by index, and the
-# top 500 are found with one sort over the batch (`mpd_helpers.recommend`).
+# top 500 are found with one sort over the batch (`mpd_helpers.recommend`,
+# `mpd_helpers.ranking`).
+#
+# In symbols: with $k(u)$ the cluster of playlist $u$, $X_v$ the tracks of playlist $v$ and
+# $S_u$ the seeds of $u$, the candidates and the list are
+#
+# $$C_u = \bigcup_{v \,:\, k(v) = k(u)} X_v \setminus S_u, \qquad
+# R_u = \text{the 500 tracks of } C_u \text{ with the largest } \hat{y}_{ui}
+# \text{ {eq}`eq-neumf`, then popular ones.}$$ (eq-candidates)
 #
 # The write-up left out the 1,000 title-only playlists (no seed, so no trained embedding),
 # and proposed a TF-IDF model of titles for them. That is what serves them here: the tracks
 # of the training playlists with the most similar titles (`titles.TitleModel`).
+#
+# | the write-up's step | here | what changed, and why |
+# |---|---|---|
+# | `kmeans.predict` the playlist's label, loop over all labels for its neighbours | `NeuMFClusters.fit`, `NeuMFClusters.scores` | one sparse cluster x track table; a batch's candidates are rows of it |
+# | `model.predict` on (playlist, candidate) pairs, one playlist at a time | `neumf.Scorer` | the same probabilities, computed for a whole batch with NumPy |
+# | sort, `drop_duplicates`, drop seeds, keep 500 | `ranking.top_n` | one sort over the batch; ties go to the smaller track index |
+# | fill with `most_popular_songs` not already there | `ranking.fill_popular` | the same rule, for every short row at once |
+# | playlists without tracks dropped (TF-IDF proposed) | `Recommender.candidates`, `titles.TitleModel` | served: every seedless playlist goes to the fallback, in one place |
 
 # %% tags=["parameters"]
 work_dir = "../work"
 n_recommendations = 500
 seed = 0
 
-# %%
+# %% tags=["hide-input"]
 import time
 from pathlib import Path
 
@@ -60,6 +76,36 @@ scorer = neumf.Scorer(model)
 labels = np.load(work / "clusters.npz")["labels"]
 rows = ds.challenge_rows
 print(f"{len(rows):,} challenge playlists; {M.shape[1]:,} tracks")
+
+# %% [markdown]
+# The write-up's procedure is one recommender class. Fitting builds the cluster x track table
+# of candidates; scoring asks NeuMF about every candidate of a batch at once:
+#
+# ```{literalinclude} /mpd_helpers/recommend.py
+# :pyobject: NeuMFClusters
+# :caption: mpd_helpers/recommend.py
+# ```
+#
+# Every recommender in this book shares the rest. A batch's playlists that have seeds get
+# the model's scores, the others the fallback's:
+#
+# ```{literalinclude} /mpd_helpers/recommend.py
+# :pyobject: Recommender.candidates
+# :caption: mpd_helpers/recommend.py
+# ```
+#
+# and the scores become lists of 500 in one sort per batch, seeds removed, popular tracks
+# added where the candidates run short:
+#
+# ```{literalinclude} /mpd_helpers/ranking.py
+# :pyobject: top_n
+# :caption: mpd_helpers/ranking.py
+# ```
+#
+# ```{literalinclude} /mpd_helpers/ranking.py
+# :pyobject: fill_popular
+# :caption: mpd_helpers/ranking.py
+# ```
 
 # %% tags=["nbval-ignore-output"]
 pipeline = recommend.NeuMFClusters(scorer, labels, fallback=titles.TitleModel()).fit(ds, M)

@@ -23,13 +23,27 @@
 # submission) and checks it against every rule of Spotify's verifier before anyone uploads
 # it. The pids are the challenge set's own (1,000,000 onwards), not the dense row numbers
 # used for training.
+#
+# | the write-up's step | here | what changed, and why |
+# |---|---|---|
+# | `csv.writer(f).writerows(final_list_to_csv)` | `submission.write` | the `team_info` line added, the challenge's own pids, written whole or not at all, gzipped beside it |
+# | uploaded, and graded by Spotify | `submission.verify` | every rule of Spotify's verifier checked here first; the grade itself is chapter 5's |
+
+# %% [markdown]
+# The writer checks the team fields and every pid, then writes the plain file and the
+# gzipped one together, each to a temporary file renamed into place:
+#
+# ```{literalinclude} /mpd_helpers/submission.py
+# :pyobject: write
+# :caption: mpd_helpers/submission.py
+# ```
 
 # %% tags=["parameters"]
 work_dir = "../work"
 team_name = "literate-neumf"
 contact_email = "team@example.org"
 
-# %%
+# %% tags=["hide-input"]
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +74,19 @@ with open(path) as f:
 # repeated track, a seed track of that playlist, a malformed track URI, an unknown track,
 # or a number of playlists other than the challenge set's. `submission.verify` applies
 # each of these rules (the command line: `python -m mpd_helpers verify challenge_set.json
-# submission.csv`):
+# submission.csv`). The rules for each line:
+#
+# ```{literalinclude} /mpd_helpers/submission.py
+# :pyobject: _check_tracks
+# :caption: mpd_helpers/submission.py
+# ```
+#
+# and for the file as a whole:
+#
+# ```{literalinclude} /mpd_helpers/submission.py
+# :pyobject: verify
+# :caption: mpd_helpers/submission.py
+# ```
 
 # %%
 print(submission.format_report(submission.verify(challenge_path, path)))

@@ -9,6 +9,9 @@ itself and show no TensorFlow log lines.
 
 from __future__ import annotations
 
+import html as html_text
+import importlib
+import inspect
 import re
 import shutil
 import subprocess
@@ -28,6 +31,17 @@ CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
 SMALL = {  # parameters that make each chapter quick; every chapter ignores the ones it lacks
     "n_slices": 5, "per_category": 10, "epochs": 1, "batch_size": 4096, "latent_dim": 8,
     "dense_layers": [32, 16, 8], "n_clusters": 8,
+}
+# The package code each chapter shows, included from the source (``literalinclude``).
+INCLUDED = {
+    "01_representation": ["matrix.utility_matrix"],
+    "02_neumf": ["neumf.build_model", "neumf.sample_negatives", "neumf.train", "neumf.Trainer._apply"],
+    "03_clustering": ["clustering.fit_kmeans"],
+    "04_application": ["recommend.NeuMFClusters", "recommend.Recommender.candidates", "ranking.top_n",
+                       "ranking.fill_popular"],
+    "05_submission": ["submission.write", "submission._check_tracks", "submission.verify"],
+    "06_evaluation": ["metrics.evaluate", "metrics.compare", "neighbours.ItemKNN", "neighbours.PlaylistKNN",
+                      "titles.TitleModel", "rerank.Blend"],
 }
 sys.path.insert(0, str(ROOT / "tools"))
 from clean_reference import drop_native_logs  # noqa: E402
@@ -72,7 +86,7 @@ def test_every_chapter_runs_without_held_out_tracks(tmp_path, monkeypatch):
     assert set(done) == set(CHAPTERS)
     evaluation = _text(done["06_evaluation"])
     assert "cannot be graded" in evaluation
-    assert "r_precision" not in evaluation  # no grade is made up
+    assert "R-precision vs item-kNN" not in evaluation  # no grade is made up
     assert (tmp_path / "work" / "submission.csv").is_file()
 
 
@@ -80,14 +94,15 @@ def test_every_chapter_runs_without_held_out_tracks(tmp_path, monkeypatch):
 def test_every_chapter_runs_graded_and_the_book_builds_offline(tmp_path, monkeypatch):
     done = _execute(tmp_path / "book" / "book" / "generated", tmp_path / "work", truth=True,
                     monkeypatch=monkeypatch)
-    assert "r_precision" in _text(done["06_evaluation"])
+    assert "R-precision vs item-kNN" in _text(done["06_evaluation"])
     assert {"02_neumf", "03_clustering", "04_application", "06_evaluation"} <= {
         p.stem for p in (tmp_path / "work" / "figures").glob("*.json")}
     site = tmp_path / "book"
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, site / name)
-    for page in (ROOT / "book").glob("*.md"):
+    for page in [*(ROOT / "book").glob("*.md"), ROOT / "book" / "references.bib"]:
         shutil.copy(page, site / "book" / page.name)
+    shutil.copytree(ROOT / "mpd_helpers", site / "mpd_helpers")  # the chapters include its code
     shutil.copytree(ROOT / "book" / "_static", site / "book" / "_static")
     for hidden in (site / "book" / "generated").glob(".*.ipynb"):
         hidden.unlink()
@@ -106,3 +121,27 @@ def test_every_chapter_runs_graded_and_the_book_builds_offline(tmp_path, monkeyp
     native = ("absl::InitializeLog", "oneDNN custom operations", "rebuild TensorFlow with the appropriate")
     logs = {name for name, text in pages.items() if any(s in text for s in native)}
     assert not logs, f"TensorFlow log lines on {sorted(logs)}"
+    for chapter, names in INCLUDED.items():
+        text = _visible_text(pages[f"book/generated/{chapter}.html"])
+        for name in names:
+            missing = [line for line in _source_lines(name) if line not in text]
+            assert not missing, f"{chapter} does not show {name}: {missing[:3]}"
+    neumf_page = pages["book/generated/02_neumf.html"]
+    assert 'id="equation-eq-bce"' in neumf_page and 'href="#equation-eq-bce"' in neumf_page
+    assert "references.html#id" in neumf_page  # a citation links to the bibliography
+    assert "neural collaborative filtering" in _visible_text(pages["book/references.html"]).lower()
+
+
+def _source_lines(dotted: str) -> list[str]:
+    """The non-blank lines of a package object's source, stripped."""
+    module, _, attr = dotted.partition(".")
+    obj = importlib.import_module(f"mpd_helpers.{module}")
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return [line.strip() for line in inspect.getsource(obj).splitlines() if line.strip()]
+
+
+def _visible_text(page: str) -> str:
+    """A page's text without tags, one stripped line per source line."""
+    text = html_text.unescape(re.sub(r"<[^>]+>", "", page))
+    return "\n".join(line.strip() for line in text.splitlines())
