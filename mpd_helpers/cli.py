@@ -22,6 +22,7 @@ COMMANDS = {
     "stats": ("stats",),
     "submission": ("verify",),
     "metrics": ("evaluate",),
+    "pipeline": ("recommend", "continue"),
 }
 EXIT_CODES = """exit status:
   0    done; the checked file is valid

@@ -267,10 +267,14 @@ def _check_slice(part: Part, lenient: bool) -> Part:
     return _group_checks(part, checks, lenient)
 
 
-def read_slices(mpd_dir: str | Path, lenient: bool = False, progress: bool = True) -> Part:
-    """Every playlist of an MPD directory, checked against the dataset's per-playlist rules."""
+def read_slices(mpd_dir: str | Path, lenient: bool = False, progress: bool = True,
+                workers: int | None = None) -> Part:
+    """Every playlist of an MPD directory, checked against the dataset's per-playlist rules.
+
+    The slices are read by ``workers`` processes (default: the CPUs, at most 4).
+    """
     files = slice_files(mpd_dir)
-    workers = min(len(files), os.cpu_count() or 1, 4)
+    workers = min(len(files), workers or min(os.cpu_count() or 1, 4))
     read = partial(_read_slice, lenient=lenient)
     with (ProcessPoolExecutor(workers) if workers > 1 else _Inline()) as pool:
         parts = list(tqdm(pool.map(read, files), total=len(files), desc="reading slices",
@@ -343,9 +347,9 @@ class Dataset:
 
 
 def load(mpd_dir: str | Path, challenge_path: str | Path | None = None, truth_path: str | Path | None = None,
-         lenient: bool = False, progress: bool = True) -> Dataset:
+         lenient: bool = False, progress: bool = True, workers: int | None = None) -> Dataset:
     """Slices (less the playlists a challenge build held out) plus a challenge set, indexed."""
-    train = read_slices(mpd_dir, lenient=lenient, progress=progress)
+    train = read_slices(mpd_dir, lenient=lenient, progress=progress, workers=workers)
     if truth_path is not None:
         held_out = train.playlists["pid"].isin(_held_out_source_pids(truth_path)).to_numpy()
         train = _drop_rows(train, held_out)

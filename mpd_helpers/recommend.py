@@ -37,7 +37,7 @@ class Recommender(ABC):
 
     def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "Recommender":
         """Keep the training rows and rank tracks by how many training playlists hold them."""
-        self.ds, self.matrix = ds, matrix.tocsr()
+        self.matrix = matrix.tocsr()
         self.train_rows = np.flatnonzero(~ds.playlists["is_challenge"].to_numpy())
         self.train = self.matrix[self.train_rows]
         self.popularity = self.train.getnnz(axis=0).astype(np.float32)
@@ -70,6 +70,30 @@ class Recommender(ABC):
             other = self.fallback.candidates(rows[~seeded])
             out = out + place_rows(other, np.flatnonzero(~seeded), len(rows))
         return out.tocsr()
+
+    def add_playlists(self, seeds: sp.csr_matrix, titles: pd.Series) -> np.ndarray:
+        """Make new playlists servable without refitting; returns their rows.
+
+        ``seeds`` holds one row of seed tracks per new playlist (columns: the fitted track
+        indices), ``titles`` their titles. The fitted model is unchanged: new playlists are
+        only ever served, never learnt from.
+        """
+        if seeds.shape[0] != len(titles) or seeds.shape[1] != self.matrix.shape[1]:
+            raise ValueError(f"seeds of shape {seeds.shape} and {len(titles)} titles do not match "
+                             f"{self.matrix.shape[1]} tracks")
+        first = self.matrix.shape[0]
+        self.matrix = sp.vstack([self.matrix, sp.csr_matrix(seeds, dtype=self.matrix.dtype)]).tocsr()
+        self._add_rows(pd.Series(titles, dtype=object).reset_index(drop=True))
+        for model in self._parts():
+            model.add_playlists(seeds, titles)
+        return np.arange(first, self.matrix.shape[0])
+
+    def _add_rows(self, titles: pd.Series) -> None:
+        """Extend any per-playlist state of the model to new rows (none by default)."""
+
+    def _parts(self) -> list["Recommender"]:
+        """The models this one consults: its fallback, if any."""
+        return [self.fallback] if self.fallback is not None else []
 
     def served_by(self, rows: np.ndarray) -> np.ndarray:
         """Which model serves each row: this one, its fallback, or the popular fill."""
@@ -128,6 +152,10 @@ class NeuMFClusters(Recommender):
         self.cluster_tracks = (member @ self.matrix).tocsr()
         self.cluster_tracks.data[:] = 1.0
         return self
+
+    def _add_rows(self, titles: pd.Series) -> None:
+        """A new playlist has no embedding and no cluster: NeuMF cannot serve it."""
+        raise NotImplementedError("NeuMF + k-means serves only playlists it was trained with")
 
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
         """NeuMF's probability for every track of each playlist's cluster."""

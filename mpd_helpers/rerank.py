@@ -44,6 +44,15 @@ class Blend(Recommender):
             component.fit(ds, matrix)
         return self
 
+    def _parts(self) -> list[Recommender]:
+        """Every component."""
+        return self.components
+
+    def _add_rows(self, titles) -> None:
+        """A re-ranker (NeuMF) knows only the playlists it was trained with."""
+        if self.reranker is not None:
+            raise NotImplementedError(f"{self.name} re-ranks with a model of trained playlists only")
+
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
         """The weighted sum of row-scaled component scores, then the re-ranker's term."""
         rows = np.asarray(rows)

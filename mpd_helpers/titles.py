@@ -52,6 +52,10 @@ class TitleModel(Recommender):
         sim = top_k_per_row((query @ self.train_vectors.T).tocsr(), self.k)
         return (sim @ self.train).tocsr()
 
+    def _add_rows(self, titles: pd.Series) -> None:
+        """Normalise the new playlists' titles."""
+        self.titles = pd.concat([self.titles, normalize_titles(titles)], ignore_index=True)
+
 
 class SameTitle(Recommender):
     """Tracks of training playlists whose normalised title is the same, by how many hold them."""
@@ -62,12 +66,17 @@ class SameTitle(Recommender):
     def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "SameTitle":
         """Group training playlists by normalised title."""
         super().fit(ds, matrix)
-        self.codes, vocab = normalize_titles(ds.playlists["name"]).factorize()
+        self.codes, self.vocab = normalize_titles(ds.playlists["name"]).factorize()
         group = self.codes[self.train_rows]
         member = sp.csr_matrix((np.ones(len(group), np.float32), (group, np.arange(len(group)))),
-                               shape=(len(vocab), len(group)))
+                               shape=(len(self.vocab) + 1, len(group)))  # the last row: unknown titles
         self.title_tracks = (member @ self.train).tocsr()
         return self
+
+    def _add_rows(self, titles: pd.Series) -> None:
+        """Look the new titles up; a title no training playlist has gets no candidates."""
+        codes = self.vocab.get_indexer(normalize_titles(titles))
+        self.codes = np.concatenate([self.codes, np.where(codes >= 0, codes, len(self.vocab))])
 
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
         """Counts of the playlists with the same title that hold each track."""

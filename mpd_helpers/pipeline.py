@@ -1,0 +1,226 @@
+"""The main job outside the notebooks: load, fit, recommend, write, verify and grade; and
+continuing one new playlist with a fitted model saved for the next call.
+
+The recommenders are the chapters' own (``METHODS``); every stage reports its wall time
+and its peak resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import pickle
+import resource
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from mpd_helpers import dataset, matrix, metrics, neighbours, recommend, rerank, submission, titles
+from mpd_helpers import io as files
+from mpd_helpers.errors import MPDInputError
+
+METHODS: dict[str, Callable[[], recommend.Recommender]] = {
+    "popularity": recommend.Popularity,
+    "item-knn": lambda: neighbours.ItemKNN(fallback=titles.SameTitle()),
+    "playlist-knn": lambda: neighbours.PlaylistKNN(fallback=titles.TitleModel()),
+    "blend": lambda: rerank.Blend([neighbours.ItemKNN(), neighbours.PlaylistKNN(), titles.TitleModel()],
+                                  rerank.seed_weights(title_until=1)),
+}
+MODEL_VERSION = 1  # bump when a saved model would no longer load or mean the same
+
+
+def peak_rss() -> int:
+    """Peak resident memory in bytes since the last :func:`reset_peak` (this process and its children)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    try:
+        with open("/proc/self/status") as status:
+            line = next(t for t in status if t.startswith("VmHWM:"))
+        own = int(line.split()[1]) * 1024
+    except (OSError, StopIteration):  # not Linux: the peak since the process started
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    return max(own, children)
+
+
+def reset_peak() -> None:
+    """Start a new peak-memory measurement (Linux; elsewhere peaks only grow)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except OSError:
+        pass
+
+
+@contextmanager
+def stage(name: str, report: list[dict] | None = None) -> Iterator[None]:
+    """Time a stage and measure its peak memory; print both when it ends."""
+    reset_peak()
+    start = time.perf_counter()
+    yield
+    seconds, peak = time.perf_counter() - start, peak_rss()
+    print(f"{name:>10s}: {seconds:7.1f} s, peak {peak / 2**30:5.2f} GiB", file=sys.stderr)
+    if report is not None:
+        report.append({"stage": name, "seconds": seconds, "peak_gib": peak / 2**30})
+
+
+def recommend_all(mpd_dir: str | Path, challenge_path: str | Path, method: str, out: str | Path,
+                  truth_path: str | Path | None = None, workers: int | None = None,
+                  team_name: str = "mpd-book", contact_email: str = "team@example.org",
+                  progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Load, fit, recommend 500 tracks per challenge playlist, write and verify the CSV, grade.
+
+    Returns the stage report (stage, seconds, peak_gib) and, with a truth file, the grade
+    (overall and per category).
+    """
+    if method not in METHODS:
+        raise MPDInputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}", field="method")
+    report: list[dict] = []
+    with stage("load", report):
+        ds = dataset.load(mpd_dir, challenge_path, truth_path, progress=progress, workers=workers)
+        m = matrix.utility_matrix(ds.entries, ds.n_playlists, ds.n_tracks)
+    with stage("fit", report):
+        model = METHODS[method]().fit(ds, m)
+    rows = ds.challenge_rows
+    with stage("recommend", report):
+        recs = model.recommend(rows, progress=progress)
+    with stage("write", report):
+        pids = ds.playlists["mpd_pid"].to_numpy()[rows]
+        path = submission.write(out, pids, recommend.to_uris(ds, recs), team_name, contact_email)
+    with stage("verify", report):
+        problems = submission.verify(challenge_path, path)
+    if problems:
+        raise MPDInputError(f"the written submission breaks the challenge's rules:\n"
+                            f"{submission.format_report(problems)}", file=path)
+    grade = None
+    if truth_path is not None:
+        from mpd_helpers.challenge import read_truth
+
+        with stage("grade", report):
+            per_playlist = metrics.evaluate(recommend.as_frame(ds, rows, recs), read_truth(truth_path),
+                                            ds.tracks.set_index("track_uri")["artist_uri"], ndcg="spotify")
+            grade = metrics.summarize(per_playlist)
+    return pd.DataFrame(report), grade
+
+
+# --- continuing one playlist -----------------------------------------------------------------
+
+
+def model_dir_for(mpd_dir: str | Path, method: str) -> Path:
+    """Where the fitted model of an MPD directory is kept between calls (a user cache folder)."""
+    root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mpd-book"
+    key = hashlib.sha256(str(Path(mpd_dir).resolve()).encode()).hexdigest()[:16]
+    return root / f"{method}-{key}"
+
+
+def _slices_signature(mpd_dir: str | Path) -> list[list]:
+    """Names, sizes and modification times of the slices: a saved model is stale when they change."""
+    return [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in dataset.slice_files(mpd_dir)]
+
+
+def fitted_model(mpd_dir: str | Path, method: str = "playlist-knn", model_dir: str | Path | None = None,
+                 workers: int | None = None, progress: bool = True
+                 ) -> tuple[recommend.Recommender, pd.DataFrame]:
+    """The model fitted on every playlist of ``mpd_dir`` and its track table: loaded if saved, else fitted and saved."""
+    folder = Path(model_dir) if model_dir is not None else model_dir_for(mpd_dir, method)
+    signature = {"version": MODEL_VERSION, "method": method, "slices": _slices_signature(mpd_dir)}
+    if files.is_complete(folder) and files.read_json(folder / files.STAMP).get("signature") == signature:
+        with open(folder / "model.pickle", "rb") as handle:
+            model = pickle.load(handle)  # written by this function, into the user's own cache
+        return model, pd.read_parquet(folder / "tracks.parquet")
+    if method not in METHODS:
+        raise MPDInputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}", field="method")
+    with stage("load"):
+        ds = dataset.load(mpd_dir, progress=progress, workers=workers)
+        m = matrix.utility_matrix(ds.entries, ds.n_playlists, ds.n_tracks)
+    with stage("fit"):
+        model = METHODS[method]().fit(ds, m)
+    with stage("save"):
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with files.atomic_folder(folder, {"signature": signature}) as building:
+            with open(building / "model.pickle", "wb") as handle:
+                pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            ds.tracks.to_parquet(building / "tracks.parquet")
+    return model, ds.tracks
+
+
+def continue_playlist(model: recommend.Recommender, tracks: pd.DataFrame, title: str | None = None,
+                      seeds: list[str] = (), n: int = 20) -> pd.DataFrame:
+    """The next ``n`` tracks for a new playlist (a title, seed track URIs, or both), with names."""
+    if not title and not seeds:
+        raise MPDInputError("give a title, seed tracks, or both", field="title/track")
+    where = pd.Index(tracks["track_uri"]).get_indexer(list(seeds))
+    unknown = [uri for uri, k in zip(seeds, where) if k < 0]
+    if unknown:
+        raise MPDInputError(f"{len(unknown)} seed track(s) not in the dataset: {', '.join(unknown[:3])}",
+                            field="track")
+    cols = np.unique(where)
+    row = sp.csr_matrix((np.ones(len(cols), np.float32), (np.zeros(len(cols), int), cols)),
+                        shape=(1, len(tracks)))
+    rows = model.add_playlists(row, pd.Series([title or ""]))
+    picked = model.recommend(rows, n=n, progress=False)[0]
+    shown = tracks.iloc[picked[picked >= 0]][["track_name", "artist_name", "album_name", "track_uri"]]
+    return shown.reset_index(drop=True).rename_axis("rank").set_axis(
+        ["track", "artist", "album", "uri"], axis=1).set_index(pd.RangeIndex(1, len(shown) + 1, name="rank"))
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def _run_recommend(args: argparse.Namespace) -> int:
+    """``recommend``: the whole job, with a table of stages and, given a truth, the grade."""
+    report, grade = recommend_all(args.mpd_dir, args.challenge, args.method, args.out, args.truth,
+                                  args.workers, progress=not args.quiet)
+    total = report["seconds"].sum()
+    print(f"wrote {args.out} ({args.method}); {total:.1f} s in all, peak {report['peak_gib'].max():.2f} GiB")
+    if grade is not None:
+        print(metrics.format_table(grade))
+    return 0
+
+
+def _run_continue(args: argparse.Namespace) -> int:
+    """``continue``: print the continuation of one new playlist."""
+    model, tracks = fitted_model(args.mpd_dir, args.method, args.model_dir, args.workers, progress=not args.quiet)
+    table = continue_playlist(model, tracks, args.title, args.track or [], args.n)
+    with pd.option_context("display.max_colwidth", 40, "display.width", 160):
+        print(table.drop(columns="uri" if not args.uris else []).to_string())
+    return 0
+
+
+def add_cli(subparsers: argparse._SubParsersAction) -> None:
+    """``recommend`` and ``continue``."""
+    from mpd_helpers.cli import positive_int
+
+    p = subparsers.add_parser("recommend", help="recommend for a challenge set and write the submission",
+                              description="Load the MPD slices and a challenge set, fit a recommender, write "
+                                          "500 tracks per challenge playlist as a submission CSV (and .gz), "
+                                          "verify it, and grade it when the held-out tracks are given. Each "
+                                          "stage's time and peak memory go to stderr.")
+    p.add_argument("mpd_dir", help="directory of mpd.slice.*.json files")
+    p.add_argument("challenge", help="challenge_set.json")
+    p.add_argument("--method", choices=list(METHODS), default="blend")
+    p.add_argument("--out", default="submission.csv", help="the CSV to write (default submission.csv)")
+    p.add_argument("--truth", help="held-out tracks of a built challenge set: grade the result")
+    p.add_argument("--workers", type=positive_int, help="processes reading the slices (default: CPUs, <= 4)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run_recommend)
+
+    c = subparsers.add_parser("continue", help="continue one new playlist from a title and/or tracks",
+                              description="Recommend the next tracks of a playlist the model never saw. The "
+                                          "model is fitted on every playlist of MPD_DIR once and kept in "
+                                          "~/.cache/mpd-book (or --model-dir), so later calls take seconds.")
+    c.add_argument("mpd_dir", help="directory of mpd.slice.*.json files")
+    c.add_argument("--title", help="the playlist's title")
+    c.add_argument("--track", action="append", metavar="URI", help="a seed track URI (repeat for several)")
+    c.add_argument("-n", type=positive_int, default=20, help="how many tracks (default 20)")
+    c.add_argument("--method", choices=list(METHODS), default="playlist-knn")
+    c.add_argument("--model-dir", help="where to keep the fitted model (default: a user cache folder)")
+    c.add_argument("--workers", type=positive_int, help="processes reading the slices (default: CPUs, <= 4)")
+    c.add_argument("--uris", action="store_true", help="also print the track URIs")
+    c.add_argument("--quiet", action="store_true", help="no progress bars")
+    c.set_defaults(func=_run_continue)

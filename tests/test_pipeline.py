@@ -1,0 +1,102 @@
+"""The command line's main job (`recommend`) and continuing one new playlist (`continue`)."""
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mpd_data import challenge_build, copy_dir, mpd_dir
+from mpd_helpers import challenge, cli, dataset, matrix, metrics, pipeline, recommend, submission, titles
+
+
+@pytest.fixture(scope="module")
+def data():
+    b = challenge_build()
+    ds = dataset.load(mpd_dir(5), b.challenge_path, b.truth_path, progress=False)
+    return b, ds, matrix.utility_matrix(ds.entries, ds.n_playlists, ds.n_tracks)
+
+
+def test_recommend_writes_a_verified_submission_and_grades_it_as_the_library_does(data, tmp_path, capsys):
+    b, ds, m = data
+    out = tmp_path / "sub.csv"
+    args = ["recommend", str(mpd_dir(5)), str(b.challenge_path), "--method", "playlist-knn", "--out", str(out),
+            "--truth", str(b.truth_path), "--workers", "1", "--quiet"]
+    assert cli.main(args) == 0
+    printed = capsys.readouterr()
+    assert submission.verify(b.challenge_path, out) == [] and (tmp_path / "sub.csv.gz").is_file()
+    for name in ("load", "fit", "recommend", "write", "verify", "grade"):
+        assert f"{name}:" in printed.err and "GiB" in printed.err
+    recs = pipeline.METHODS["playlist-knn"]().fit(ds, m).recommend(ds.challenge_rows, progress=False)
+    expected = metrics.evaluate(recommend.as_frame(ds, ds.challenge_rows, recs), challenge.read_truth(b.truth_path),
+                                ndcg="spotify")["r_precision"].mean()
+    all_row = next(line for line in printed.out.splitlines() if line.startswith("all "))
+    assert f"{expected:.4f}" in all_row
+
+
+@pytest.mark.parametrize("bad, message", [
+    (["--method", "svd"], "invalid choice"),
+    (["--workers", "0"], "not a positive integer"),
+])
+def test_recommend_rejects_bad_arguments(data, tmp_path, capsys, bad, message):
+    b, _, _ = data
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["recommend", str(mpd_dir(5)), str(b.challenge_path), "--out", str(tmp_path / "s.csv"), *bad])
+    assert stop.value.code == 2 and message in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_recommend_names_a_missing_challenge_set_and_writes_nothing(tmp_path, capsys):
+    missing = tmp_path / "nowhere.json"
+    assert cli.main(["recommend", str(mpd_dir(5)), str(missing), "--out", str(tmp_path / "s.csv"), "--quiet"]) == 2
+    assert str(missing) in capsys.readouterr().err
+    assert not (tmp_path / "s.csv").exists()
+
+
+@pytest.mark.parametrize("method", list(pipeline.METHODS))
+def test_a_new_playlist_is_served_as_a_fitted_one(data, method):
+    b, ds, m = data
+    model = pipeline.METHODS[method]().fit(ds, m)
+    rows = ds.challenge_rows[::7]
+    fitted = model.recommend(rows, n=100, progress=False)
+    new = model.add_playlists(m[rows], ds.playlists["name"].iloc[rows])
+    assert (new >= ds.n_playlists).all()
+    assert (model.recommend(new, n=100, progress=False) == fitted).all()
+
+
+def test_neumf_cannot_serve_a_new_playlist(data):
+    _, ds, m = data
+    model = recommend.NeuMFClusters(lambda u, i: np.zeros(len(u)), np.zeros(ds.n_playlists, int),
+                                    titles.TitleModel()).fit(ds, m)
+    with pytest.raises(NotImplementedError):
+        model.add_playlists(m[:1], pd.Series(["x"]))
+
+
+def test_continue_fits_once_then_reuses_the_saved_model(tmp_path, capsys):
+    data_dir = copy_dir(mpd_dir(1), tmp_path / "mpd")
+    cache = tmp_path / "model"
+    base = ["continue", str(data_dir), "--model-dir", str(cache), "--quiet"]
+    assert cli.main([*base, "--title", "country", "-n", "7"]) == 0
+    first = capsys.readouterr()
+    assert "load:" in first.err and len(first.out.splitlines()) == 2 + 7
+    saved = (cache / "model.pickle").stat().st_mtime_ns
+    assert cli.main([*base, "--title", "country", "-n", "7"]) == 0
+    second = capsys.readouterr()
+    assert "load:" not in second.err and second.out == first.out
+    assert (cache / "model.pickle").stat().st_mtime_ns == saved
+    uri = dataset.read_slices(data_dir, progress=False).entries["track_uri"].iloc[0]
+    assert cli.main([*base, "--track", uri, "-n", "5", "--uris"]) == 0
+    assert uri not in capsys.readouterr().out  # a seed is never recommended back
+    slice_file = dataset.slice_files(data_dir)[0]
+    os.utime(slice_file, ns=(saved + 10**9, saved + 10**9))  # the data changed: fit again
+    assert cli.main([*base, "--title", "country"]) == 0
+    assert "load:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad, message", [
+    ([], "give a title, seed tracks, or both"),
+    (["--track", "spotify:track:0000000000000000000000"], "not in the dataset"),
+])
+def test_continue_names_what_is_wrong(tmp_path, capsys, bad, message):
+    assert cli.main(["continue", str(mpd_dir(1)), "--model-dir", str(tmp_path / "m"), "--quiet", *bad]) == 2
+    assert message in capsys.readouterr().err
