@@ -91,6 +91,9 @@ class NeuMFConfig:
     reg_layers: Sequence[float] = (0.0, 0.0, 0.0, 0.0)
     reg_mf: float = 0.0
     seed: int = 0
+    # Train on this many playlists drawn at random (seeded), or on all of them (None). Every
+    # playlist keeps its row; the rows of the others stay at their initial values.
+    sample_playlists: int | None = None
 
 
 # --------------------------------------------------------------------------- the model
@@ -338,6 +341,21 @@ class Trainer:
         return loss_sum / n, hits / n
 
 
+def sample_rows(matrix: sp.csr_matrix, n: int | None,
+                rng: np.random.Generator) -> tuple[sp.csr_matrix, int]:
+    """The utility matrix with only ``n`` random non-empty rows kept (all for None), and their number."""
+    filled = np.flatnonzero(matrix.getnnz(axis=1))
+    if n is None or n >= len(filled):
+        return matrix, int(len(filled))
+    if n < 1:
+        raise MPDInputError(f"sample_playlists must be at least 1, got {n}", field="sample_playlists")
+    keep = np.zeros(matrix.shape[0], np.float32)
+    keep[rng.choice(filled, size=n, replace=False)] = 1.0
+    sampled = (sp.diags(keep) @ matrix).tocsr()
+    sampled.eliminate_zeros()
+    return sampled, n
+
+
 def train(matrix: sp.csr_matrix, config: NeuMFConfig | None = None,
           progress: bool = True) -> tuple[keras.Model, dict]:
     """Build and train NeuMF on a utility matrix; returns the model and per-epoch history."""
@@ -349,7 +367,8 @@ def train(matrix: sp.csr_matrix, config: NeuMFConfig | None = None,
                         seed=config.seed, learning_rate=config.learning_rate)
     trainer = Trainer(model, config.learning_rate)
     rng = np.random.default_rng(config.seed)
-    history: dict = {"loss": [], "accuracy": [], "seconds": []}
+    matrix, history_rows = sample_rows(matrix, config.sample_playlists, rng)
+    history: dict = {"loss": [], "accuracy": [], "seconds": [], "trained_playlists": history_rows}
     for epoch in range(config.epochs):
         start = time.perf_counter()
         users, items, labels = sample_negatives(matrix, config.n_negatives, rng)

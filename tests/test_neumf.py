@@ -163,3 +163,17 @@ def test_held_out_tracks_outscore_random_non_members():
     auc = (positive[:, None] > negative)[keep].mean()
     print(f"AUC {auc:.3f}")
     assert auc > 0.8, auc
+
+
+def test_a_sample_of_playlists_trains_only_their_rows():
+    mat = random_matrix(80, 60, 0.15, seed=4)
+    config = neumf.NeuMFConfig(epochs=1, batch_size=64, seed=2, sample_playlists=20, **SMALL)
+    model, history = neumf.train(mat, config, progress=False)
+    initial = neumf.build_model(80, 60, seed=2, **SMALL)
+    trained = neumf.embeddings(model)["mlp_user"]
+    untouched = np.all(trained == neumf.embeddings(initial)["mlp_user"], axis=1)
+    assert history["trained_playlists"] == 20 and (~untouched).sum() == 20
+    _, all_rows = neumf.train(mat, neumf.NeuMFConfig(epochs=1, batch_size=64, seed=2, **SMALL), progress=False)
+    assert all_rows["trained_playlists"] == int((mat.getnnz(axis=1) > 0).sum())
+    with pytest.raises(MPDInputError, match="sample_playlists"):
+        neumf.train(mat, neumf.NeuMFConfig(epochs=1, sample_playlists=0, **SMALL), progress=False)
