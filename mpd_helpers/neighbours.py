@@ -21,27 +21,78 @@ class ItemKNN(Recommender):
     $j$, the similarity is $\\mathrm{sim}(i, j) = (X^\\top X)_{ij} / \\sqrt{n_i n_j}$ and a
     playlist with seeds $S$ scores track $j$ by $\\sum_{i \\in S} \\mathrm{sim}(i, j)$. The
     item x item matrix is never formed: the scores of a batch are
-    $((S D^{-1/2}) X^\\top) X D^{-1/2}$, two sparse products.
+    $((S D^{-1/2}) X^\\top) X D^{-1/2}$, two sparse products. ``damping`` is the exponent of
+    the candidate's popularity (0.5: cosine; less favours popular tracks, more damps them);
+    ``length_weight`` weights each training playlist by $1 / \\log_2(1 + |X_v|)$.
     """
 
     name = "item-kNN"
 
-    def __init__(self, fallback: Recommender | None = None):
-        self.fallback = fallback
+    def __init__(self, fallback: Recommender | None = None, damping: float = 0.5,
+                 length_weight: bool = False):
+        self.fallback, self.damping, self.length_weight = fallback, damping, length_weight
 
     def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "ItemKNN":
-        """Keep the training rows and the tracks' popularity normalisers."""
+        """Keep the training rows and the weights of seeds, playlists and candidates."""
         super().fit(ds, matrix)
-        norm = 1.0 / np.sqrt(np.maximum(self.popularity, 1))
-        self.norm = sp.diags(norm.astype(np.float32))
-        self.train_t = self.train.T.tocsr()
+        count = np.maximum(self.popularity, 1).astype(np.float32)
+        length = np.maximum(self.train.getnnz(axis=1), 1).astype(np.float32)
+        seed, playlist, candidate = self._weights(count, length)
+        self.seed_w, self.candidate_w = _diag(seed), _diag(candidate)
+        self.train_t = (self.train.T @ _diag(playlist)).tocsr()
         return self
 
+    def _weights(self, count: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per seed track, per training playlist and per candidate track."""
+        playlist = 1.0 / np.log2(1.0 + length) if self.length_weight else np.ones_like(length)
+        return _inverse_power(count, 0.5), playlist, _inverse_power(count, self.damping)
+
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
-        """Summed cosine similarities of each candidate to the playlist's seeds."""
-        seeds = self.matrix[rows] @ self.norm
+        """Summed similarities of each candidate to the playlist's seeds."""
+        seeds = self.matrix[rows] @ self.seed_w
         shared = seeds @ self.train_t  # rows x training playlists that hold a seed
-        return (shared @ self.train @ self.norm).tocsr()
+        return (shared @ self.train @ self.candidate_w).tocsr()
+
+
+class RP3beta(ItemKNN):
+    """RP3beta (Paudel et al., 2017): a three-step random walk seed -> playlist -> track.
+
+    A walk leaves a seed $i$ for one of its $n_i$ playlists, then that playlist $v$ for one
+    of its $|X_v|$ tracks; a candidate's arrival probability is divided by $n_j^\\beta$ to
+    damp popular tracks. Unpruned, it is computed as item-kNN is, from the seeds;
+    ``prune`` keeps only each track's ``prune`` strongest successors, precomputed.
+    """
+
+    name = "RP3beta"
+
+    def __init__(self, beta: float = 0.6, prune: int | None = None,
+                 fallback: Recommender | None = None, chunk: int = 2000):
+        super().__init__(fallback=fallback)
+        self.beta, self.prune, self.chunk = beta, prune, chunk
+
+    def _weights(self, count: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Transition probabilities out of a seed and out of a playlist; the damping."""
+        return 1.0 / count, 1.0 / length, _inverse_power(count, self.beta)
+
+    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "RP3beta":
+        """The walk's steps, and with ``prune`` the track x track successors, top ``prune`` per track."""
+        super().fit(ds, matrix)
+        if self.prune is not None:
+            n = self.matrix.shape[1]
+            blocks = [top_k_per_row(self._walk(sp.identity(n, np.float32, format="csr")[a:a + self.chunk]),
+                                    self.prune) for a in range(0, n, self.chunk)]
+            self.successors = sp.vstack(blocks).tocsr()
+        return self
+
+    def _walk(self, seeds: sp.csr_matrix) -> sp.csr_matrix:
+        """Arrival scores of three steps from the given seed rows."""
+        return ((seeds @ self.seed_w) @ self.train_t @ self.train @ self.candidate_w).tocsr()
+
+    def scores(self, rows: np.ndarray) -> sp.csr_matrix:
+        """Summed arrival scores from each playlist's seeds."""
+        if self.prune is None:
+            return self._walk(self.matrix[rows])
+        return (self.matrix[rows] @ self.successors).tocsr()
 
 
 class PlaylistKNN(Recommender):
@@ -76,3 +127,13 @@ class PlaylistKNN(Recommender):
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
         """Summed weights of the nearest training playlists that hold each track."""
         return (self.neighbours(rows) @ self.train).tocsr()
+
+
+def _diag(values: np.ndarray) -> sp.dia_matrix:
+    """A float32 diagonal matrix."""
+    return sp.diags(values.astype(np.float32))
+
+
+def _inverse_power(count: np.ndarray, power: float) -> np.ndarray:
+    """``count ** -power`` in float32 (the square root's own rounding for 0.5, as cosine uses)."""
+    return 1.0 / np.sqrt(count) if power == 0.5 else count ** np.float32(-power)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from mpd_helpers.dataset import Dataset
@@ -94,3 +95,167 @@ def seed_weights(title_until: int = 1, item: float = 1.0, playlist: float = 1.0,
         return w
 
     return weights
+
+
+# --- the learned second stage ------------------------------------------------------------
+
+
+def validation_split(ds: Dataset, per_category: int = 100, seed: int = 0
+                     ) -> tuple[Dataset, sp.csr_matrix, np.ndarray, sp.csr_matrix]:
+    """A challenge built from training playlists only, by the challenge's ten-category recipe.
+
+    Returns the dataset with those playlists cut to their seeds (and marked as challenge
+    playlists, so no model trains on their hidden tracks), its utility matrix, their rows,
+    and their hidden tracks (rows x tracks). The real challenge playlists stay out of it.
+    """
+    from mpd_helpers.challenge import CATEGORIES, _seed_mask
+    from mpd_helpers.matrix import utility_matrix
+
+    rng = np.random.default_rng(seed)
+    pl = ds.playlists
+    entries = ds.entries.sort_values(["pid", "pos"], kind="stable")
+    length = np.bincount(entries["pid"].to_numpy(), minlength=len(pl))
+    titled = pl["name"].fillna("").astype(str).str.strip().ne("").to_numpy()
+    free = ~pl["is_challenge"].to_numpy()
+    chosen, masks, untitled = [], [], []
+    for cat in CATEGORIES:
+        ok = free & (length >= max(cat.min_tracks, cat.n_seeds + 1)) & (length <= cat.max_tracks)
+        if cat.title:
+            ok &= titled
+        rows = np.sort(rng.permutation(np.flatnonzero(ok))[:per_category])
+        free[rows] = False
+        chosen.append(rows)
+        masks.append(_seed_mask(rng, length[rows], cat))
+        untitled.append(np.full(len(rows), not cat.title))
+    rows = np.concatenate(chosen)
+    starts = np.concatenate([[0], np.cumsum(length)[:-1]])
+    where = np.concatenate([np.arange(starts[r], starts[r] + length[r]) for r in rows]) if len(rows) else \
+        np.empty(0, int)
+    hidden = where[~np.concatenate(masks)] if len(rows) else where
+    keep = np.ones(len(entries), bool)
+    keep[hidden] = False
+    gone = entries.iloc[hidden]
+    truth = sp.csr_matrix((np.ones(len(gone), np.float32), (gone["pid"].to_numpy(), gone["track_index"].to_numpy())),
+                          shape=(len(pl), len(ds.tracks)))
+    truth.sum_duplicates()
+    truth.data[:] = 1.0
+    playlists = pl.copy()
+    playlists.loc[rows, "is_challenge"] = True
+    playlists.loc[rows[np.concatenate(untitled)], "name"] = None
+    val = Dataset(entries[keep], ds.tracks, playlists)
+    return val, utility_matrix(val.entries, val.n_playlists, val.n_tracks), rows, truth[rows]
+
+
+class LearnedRanker(Recommender):
+    """Candidates from a first stage, re-ordered by a LightGBM ranker (lambdarank).
+
+    The ranker learns from a validation challenge cut from the training playlists
+    (:func:`validation_split`), never from the held-out truth. Its features, per
+    (playlist, candidate): every source's score (scaled to the playlist's best) and rank,
+    the candidate's popularity, how many seeds share its artist and its album, the number of
+    seeds and whether there is a title.
+    """
+
+    needs_seeds = False
+
+    def __init__(self, candidates: Recommender, sources: dict[str, Callable[[], Recommender]],
+                 depth: int = 300, per_category: int = 100, seed: int = 0, name: str = "two-stage",
+                 **params):
+        self.make_candidates, self.sources, self.depth = candidates, sources, depth
+        self.per_category, self.seed, self.name = per_category, seed, name
+        self.params = {"n_estimators": 300, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20,
+                       "lambdarank_truncation_level": depth, **params}
+
+    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "LearnedRanker":
+        """Learn the ranker on the validation challenge, then refit the sources on all training data."""
+        import lightgbm
+
+        super().fit(ds, matrix)
+        artist = pd.factorize(ds.tracks["artist_uri"])[0]
+        album = pd.factorize(ds.tracks["album_uri"])[0]
+        self.artist_of = sp.csr_matrix((np.ones(len(artist), np.float32), (np.arange(len(artist)), artist)))
+        self.album_of = sp.csr_matrix((np.ones(len(album), np.float32), (np.arange(len(album)), album)))
+        self.has_title = ds.playlists["name"].fillna("").astype(str).str.strip().ne("").to_numpy()
+        val, val_matrix, rows, truth = validation_split(ds, self.per_category, self.seed)
+        self._fit_sources(val, val_matrix)
+        i, c, features = self._features(rows, val_matrix, val.playlists["name"].notna().to_numpy())
+        labels = np.asarray(truth[i, c]).ravel()
+        group = np.bincount(i, minlength=len(rows))
+        self.ranker = lightgbm.LGBMRanker(objective="lambdarank", random_state=self.seed, deterministic=True,
+                                          force_row_wise=True, n_jobs=1, verbose=-1, **self.params)
+        self.ranker.fit(features, labels, group=group[group > 0])
+        self.feature_names = list(features.columns)
+        self._fit_sources(ds, self.matrix)
+        return self
+
+    def _fit_sources(self, ds: Dataset, matrix: sp.csr_matrix) -> None:
+        """Fresh candidate generator and sources, fitted on ``ds``."""
+        self.candidate_model = self.make_candidates().fit(ds, matrix)
+        self.models = {name: make().fit(ds, matrix) for name, make in self.sources.items()}
+
+    def _features(self, rows: np.ndarray, matrix: sp.csr_matrix, has_title: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+        """The candidate pairs (position in ``rows``, track), in that order, and their features."""
+        cand = top_k_per_row(self.candidate_model.candidates(rows), self.depth).tocoo()
+        order = np.lexsort((cand.col, cand.row))
+        i, c = cand.row[order], cand.col[order]
+        seeds = matrix[rows]
+        n_seeds = seeds.getnnz(axis=1).astype(np.float32)
+        columns = {"first stage": _lookup(scale_rows(cand.tocsr()), i, c)}
+        for name, model in self.models.items():
+            s = model.candidates(rows)
+            columns[f"{name} score"] = _lookup(scale_rows(s), i, c)
+            columns[f"{name} rank"] = _lookup(_ranks(s), i, c)
+        same_artist = (seeds @ self.artist_of).tocsr()
+        same_album = (seeds @ self.album_of).tocsr()
+        columns["log popularity"] = np.log1p(self.popularity[c])
+        columns["seeds by its artist"] = _lookup(same_artist, i, self.artist_of.indices[c]) / np.maximum(n_seeds[i], 1)
+        columns["seeds from its album"] = _lookup(same_album, i, self.album_of.indices[c]) / np.maximum(n_seeds[i], 1)
+        columns["seeds"] = n_seeds[i]
+        columns["has title"] = has_title[rows][i].astype(np.float32)
+        return i, c, pd.DataFrame(columns)
+
+    def scores(self, rows: np.ndarray) -> sp.csr_matrix:
+        """The ranker's order for the first stage's ``depth`` best candidates, then the first stage's own."""
+        rows = np.asarray(rows)
+        first = scale_rows(self.candidate_model.candidates(rows))  # at most 1
+        i, c, features = self._features(rows, self.matrix, self.has_title)
+        if len(i) == 0:
+            return first
+        s = self.ranker.predict(features, num_threads=1).astype(np.float64)
+        lowest = np.full(len(rows), np.inf)
+        np.minimum.at(lowest, i, s)
+        on_top = sp.csr_matrix(((s - lowest[i] + 2.0).astype(np.float32), (i, c)), shape=first.shape)
+        ranked = sp.csr_matrix((np.ones(len(i), np.float32), (i, c)), shape=first.shape)
+        return (first - first.multiply(ranked) + on_top).tocsr()
+
+    def _parts(self) -> list[Recommender]:
+        """The first stage and every source."""
+        return [self.candidate_model, *self.models.values()]
+
+    def _add_rows(self, titles) -> None:
+        """New playlists: their title flag."""
+        self.has_title = np.concatenate([self.has_title, pd.Series(titles).fillna("").astype(str).str.strip()
+                                         .ne("").to_numpy()])
+
+
+def _lookup(m: sp.csr_matrix, r: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Entries of a sparse matrix at (r, c) pairs (0 where absent)."""
+    coo = m.tocoo()
+    n = m.shape[1]
+    keys = coo.row.astype(np.int64) * n + coo.col
+    order = np.argsort(keys, kind="stable")
+    keys, values = keys[order], coo.data[order]
+    wanted = r.astype(np.int64) * n + c
+    at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+    found = (keys[at] == wanted) if len(keys) else np.zeros(len(wanted), bool)
+    return np.where(found, values[at] if len(keys) else 0, 0).astype(np.float32)
+
+
+def _ranks(m: sp.csr_matrix) -> sp.csr_matrix:
+    """1 for each row's best entry, 2 for the next... (ties to the smaller column)."""
+    coo = m.tocoo()
+    order = np.lexsort((coo.col, -coo.data, coo.row))
+    row = coo.row[order]
+    rank = np.arange(len(row)) - np.searchsorted(row, row) + 1
+    return sp.csr_matrix((rank.astype(np.float32), (row, coo.col[order])), shape=m.shape)

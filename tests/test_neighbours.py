@@ -47,3 +47,26 @@ def test_playlist_knn_prefers_the_closest_playlist():
     s = knn.scores(np.array([3])).toarray()[0]
     assert s[3] > s[4] > 0 and s[6] == 0  # playlist 0's track beats playlist 1's; 2 is no neighbour
     assert knn.recommend(np.array([3]), n=4, progress=False)[0, 0] == 3
+
+
+def test_item_knn_weights_popularity_and_playlist_length_as_stated():
+    ds, m, train, rows = _toy()
+    knn = neighbours.ItemKNN(damping=0.8, length_weight=True).fit(ds, m)
+    counts = np.maximum(train.sum(axis=0), 1)
+    weight = 1 / np.log2(1 + np.maximum(train.sum(axis=1), 1))
+    sim = (train.T * weight) @ train / np.sqrt(counts)[:, None] / counts[None, :] ** 0.8
+    assert np.allclose(knn.scores(rows).toarray(), m[rows].toarray() @ sim, rtol=1e-4, atol=1e-7)
+
+
+def test_rp3beta_is_a_damped_three_step_walk_and_pruning_keeps_the_strongest_steps():
+    ds, m, train, rows = _toy()
+    counts = np.maximum(train.sum(axis=0), 1)
+    length = np.maximum(train.sum(axis=1), 1)
+    walk = (train.T / counts[:, None]) @ (train / length[:, None]) / counts[None, :] ** 0.6
+    seeds = m[rows].toarray()
+    full = neighbours.RP3beta(beta=0.6).fit(ds, m)
+    assert np.allclose(full.scores(rows).toarray(), seeds @ walk, rtol=1e-4, atol=1e-8)
+    pruned = neighbours.RP3beta(beta=0.6, prune=5, chunk=7).fit(ds, m)
+    kept = np.where(walk >= -np.sort(-walk, axis=1)[:, 4:5], walk, 0)  # (no ties in random data)
+    assert (pruned.successors.getnnz(axis=1) <= 5).all()
+    assert np.allclose(pruned.scores(rows).toarray(), seeds @ kept, rtol=1e-4, atol=1e-8)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mpd_data import challenge_build, mpd_dir
-from mpd_helpers import dataset, matrix, neighbours, recommend, rerank, titles
+from mpd_helpers import dataset, factorization, matrix, neighbours, recommend, rerank, titles
 
 
 def _score(users: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -37,6 +37,10 @@ FACTORIES = {
     "NeuMF + k-means": lambda n: recommend.NeuMFClusters(_score, _labels(n), titles.TitleModel()),
     "blend": lambda n: _blend(),
     "blend + re-ranker": lambda n: _blend(reranker=_score, rerank_weight=0.3),
+    "RP3beta": lambda n: neighbours.RP3beta(fallback=titles.TitleModel()),
+    "RP3beta, pruned": lambda n: neighbours.RP3beta(prune=50),
+    "item-kNN, damped, length-weighted": lambda n: neighbours.ItemKNN(damping=0.7, length_weight=True),
+    "iALS": lambda n: factorization.ALS(factors=16, iterations=3, k=300, fallback=titles.TitleModel()),
 }
 
 
