@@ -70,3 +70,14 @@ class ALS(Recommender):
     def item_factors(self) -> np.ndarray:
         """The tracks' factors."""
         return np.asarray(self.model.item_factors)
+
+
+class DotScorer:
+    """A playlist-track score that is the dot product of two factor tables (GMF's, iALS's)."""
+
+    def __init__(self, users: np.ndarray, items: np.ndarray):
+        self.users, self.items = np.asarray(users, np.float32), np.asarray(items, np.float32)
+
+    def __call__(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """One dot product per (playlist row, track index) pair."""
+        return np.einsum("ij,ij->i", self.users[users], self.items[items])

@@ -25,7 +25,8 @@ class Blend(Recommender):
     ``weights(n_seeds)`` gives the weight of every component for playlists with that many
     seeds, so that, say, the title model counts most when there are no seeds. With a
     ``reranker`` (NeuMF's scorer), the ``rerank_depth`` best candidates of each seeded
-    playlist get ``rerank_weight`` times their NeuMF probability added.
+    playlist get ``rerank_weight`` times their NeuMF probability added; with
+    ``rerank_weight=None`` the re-ranker alone orders them (ahead of the rest).
     """
 
     needs_seeds = False
@@ -75,8 +76,17 @@ class Blend(Recommender):
         best = top_k_per_row(total, self.rerank_depth).tocoo()
         keep = n_seeds[best.row] > 0
         r, c = best.row[keep], best.col[keep]
-        p = np.asarray(self.reranker(rows[r].astype(np.int32), c.astype(np.int32)), np.float32)
-        return sp.csr_matrix((self.rerank_weight * p.ravel(), (r, c)), shape=total.shape)
+        p = np.asarray(self.reranker(rows[r].astype(np.int32), c.astype(np.int32)), np.float64).ravel()
+        if self.rerank_weight is not None:
+            return sp.csr_matrix(((self.rerank_weight * p).astype(np.float32), (r, c)), shape=total.shape)
+        # the re-ranker's order alone: each row's scores mapped to [0, 1], above everything else
+        low, high = np.full(total.shape[0], np.inf), np.full(total.shape[0], -np.inf)
+        np.minimum.at(low, r, p)
+        np.maximum.at(high, r, p)
+        spread = np.where(high > low, high - low, 1.0)
+        top = total.max(axis=1).toarray().ravel()
+        value = top[r] + 1.0 + (p - low[r]) / spread[r] - np.asarray(total[r, c]).ravel()
+        return sp.csr_matrix((value.astype(np.float32), (r, c)), shape=total.shape)
 
 
 def seed_weights(title_until: int = 1, item: float = 1.0, playlist: float = 1.0,
