@@ -20,8 +20,9 @@
 # playlist-kNN, the tracks of the most similar training playlists, was the strongest. This
 # chapter tries the ideas that placed at the top of the challenge {cite:p}`zamani2019analysis`,
 # one at a time, each measured against item-kNN and playlist-kNN on the same challenge
-# playlists, with 95 % paired bootstrap intervals as in {eq}`eq-rprec`'s chapter. An idea
-# counts only where its interval excludes zero.
+# playlists, with 95 % paired bootstrap intervals as in the previous chapter
+# ({eq}`eq-rprec`, {eq}`eq-ndcg`, {eq}`eq-clicks`). An idea counts only where its interval
+# excludes zero.
 #
 # | the idea | where it comes from | here |
 # |---|---|---|
@@ -167,12 +168,22 @@ if graded:
 # %% [markdown]
 # ## NeuMF against a dot product
 #
+# First, a blend of candidate sources: item-kNN {eq}`eq-itemknn` and playlist-kNN
+# {eq}`eq-playlistknn`, each divided by its best score for the playlist, and the title
+# model for playlists with one seed or none, with weights $w_c$ by the number of seeds:
+#
+# $$s^{blend}_{uj} = \sum_c w_c(|S_u|) \frac{s^c_{uj}}{\max_{j'} s^c_{uj'}}.$$ (eq-blend)
+#
+# ```{literalinclude} /mpd_helpers/rerank.py
+# :pyobject: Blend
+# :caption: mpd_helpers/rerank.py
+# ```
+#
 # {cite:t}`rendle2020ncfmf` found that a plain dot product of embeddings beats NeuMF's
-# learned MLP similarity once both are tuned. Here each similarity orders the same
-# candidates, the blend's best 1,000 for each seeded playlist (item-kNN, playlist-kNN and,
-# for one seed or none, the title model, each scaled to its best score, {eq}`eq-blend`):
-# NeuMF's probability {eq}`eq-neumf`, the dot product of NeuMF's own GMF embeddings
-# {eq}`eq-gmf` without the network, and the dot product of iALS's factors.
+# learned MLP similarity once both are tuned. Here each similarity alone orders the same
+# candidates, the blend's best 1,000 for each seeded playlist: NeuMF's probability
+# {eq}`eq-neumf`, the dot product of NeuMF's own GMF embeddings {eq}`eq-gmf` without the
+# network, and the dot product of iALS's factors.
 
 # %% tags=["nbval-ignore-output"]
 def blend(reranker=None, name="blend"):

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
 SMALL = {  # parameters that make each chapter quick; every chapter ignores the ones it lacks
     "n_slices": 5, "per_category": 10, "epochs": 1, "batch_size": 4096, "latent_dim": 8,
-    "dense_layers": [32, 16, 8], "n_clusters": 8,
+    "dense_layers": [32, 16, 8], "n_clusters": 8, "validation_per_category": 10, "depth": 100,
 }
 # The package code each chapter shows, included from the source (``literalinclude``).
 INCLUDED = {
@@ -41,7 +41,8 @@ INCLUDED = {
                        "ranking.fill_popular"],
     "05_submission": ["submission.write", "submission._check_tracks", "submission.verify"],
     "06_evaluation": ["metrics.evaluate", "metrics.compare", "neighbours.ItemKNN", "neighbours.PlaylistKNN",
-                      "titles.TitleModel", "rerank.Blend"],
+                      "titles.TitleModel"],
+    "07_beyond": ["neighbours.RP3beta", "factorization.ALS", "rerank.Blend", "rerank.LearnedRanker.fit"],
 }
 sys.path.insert(0, str(ROOT / "tools"))
 from clean_reference import drop_native_logs  # noqa: E402
