@@ -44,7 +44,8 @@ class ItemKNN(Recommender):
 
     def _weights(self, count: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, ...]:
         """Per seed track, per training playlist and per candidate track."""
-        playlist = 1.0 / np.log2(1.0 + length) if self.length_weight else np.ones_like(length)
+        playlist = _float32(1.0 / np.log2(1.0 + length.astype(np.float64))) if self.length_weight \
+            else np.ones_like(length)
         return _inverse_power(count, 0.5), playlist, _inverse_power(count, self.damping)
 
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
@@ -136,4 +137,10 @@ def _diag(values: np.ndarray) -> sp.dia_matrix:
 
 def _inverse_power(count: np.ndarray, power: float) -> np.ndarray:
     """``count ** -power`` in float32 (the square root's own rounding for 0.5, as cosine uses)."""
-    return 1.0 / np.sqrt(count) if power == 0.5 else count ** np.float32(-power)
+    return 1.0 / np.sqrt(count) if power == 0.5 else _float32(count.astype(np.float64) ** -power)
+
+
+def _float32(values: np.ndarray) -> np.ndarray:
+    """Rounded to float32 from float64, so that the few ULPs by which NumPy's CPU-specific
+    kernels of ``log`` and ``pow`` differ vanish in the rounding (as good as always)."""
+    return np.asarray(values, np.float64).astype(np.float32)
