@@ -63,8 +63,7 @@ def top_k_per_row(m: sp.csr_matrix, k: int, ties: bool = False) -> sp.csr_matrix
 
     With ``ties=True``, every entry equal to a row's k-th value is kept too.
     """
-    coo = m.tocoo()
-    order = np.lexsort((coo.col, -coo.data, coo.row))
+    coo, order = _best_first(m)
     row, val = coo.row[order], coo.data[order]
     rank = _rank_within_rows(row)
     keep = rank < k
@@ -75,6 +74,27 @@ def top_k_per_row(m: sp.csr_matrix, k: int, ties: bool = False) -> sp.csr_matrix
         keep |= val >= kth[row]
     keep = order[keep]
     return sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=m.shape)
+
+
+def rank_per_row(m: sp.csr_matrix) -> sp.csr_matrix:
+    """1 at each row's best stored entry, 2 at the next, ... (ties to the smaller column)."""
+    coo, order = _best_first(m)
+    row = coo.row[order]
+    rank = (_rank_within_rows(row) + 1).astype(np.float32)
+    return sp.csr_matrix((rank, (row, coo.col[order])), shape=m.shape)
+
+
+def values_at(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The entries of ``m`` at (row, col) pairs as float32, 0 where nothing is stored."""
+    coo = m.tocoo()
+    keys = coo.row.astype(np.int64) * m.shape[1] + coo.col
+    order = np.argsort(keys, kind="stable")
+    keys, values = keys[order], np.append(coo.data[order], 0)
+    wanted = rows.astype(np.int64) * m.shape[1] + cols
+    at = np.searchsorted(keys, wanted)
+    found = at < len(keys)
+    found[found] = keys[at[found]] == wanted[found]
+    return np.where(found, values[np.where(found, at, len(keys))], 0).astype(np.float32)
 
 
 def scale_rows(m: sp.csr_matrix) -> sp.csr_matrix:
@@ -90,6 +110,12 @@ def place_rows(m: sp.csr_matrix, where: np.ndarray, n_rows: int) -> sp.csr_matri
     put = sp.csr_matrix((np.ones(len(where), np.float32), (where, np.arange(len(where)))),
                         shape=(n_rows, len(where)))
     return (put @ m).tocsr()
+
+
+def _best_first(m: sp.spmatrix) -> tuple[sp.coo_matrix, np.ndarray]:
+    """The stored entries, and their order by row, best value first, ties to the smaller column."""
+    coo = m.tocoo()
+    return coo, np.lexsort((coo.col, -coo.data, coo.row))
 
 
 def _rank_within_rows(row: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from mpd_helpers.dataset import Dataset
-from mpd_helpers.ranking import place_rows, scale_rows, top_k_per_row
+from mpd_helpers.ranking import place_rows, rank_per_row, scale_rows, top_k_per_row, values_at
 from mpd_helpers.recommend import Recommender
 
 
@@ -211,16 +211,16 @@ class LearnedRanker(Recommender):
         i, c = cand.row[order], cand.col[order]
         seeds = matrix[rows]
         n_seeds = seeds.getnnz(axis=1).astype(np.float32)
-        columns = {"first stage": _lookup(scale_rows(cand.tocsr()), i, c)}
+        columns = {"first stage": values_at(scale_rows(cand.tocsr()), i, c)}
         for name, model in self.models.items():
             s = model.candidates(rows)
-            columns[f"{name} score"] = _lookup(scale_rows(s), i, c)
-            columns[f"{name} rank"] = _lookup(_ranks(s), i, c)
+            columns[f"{name} score"] = values_at(scale_rows(s), i, c)
+            columns[f"{name} rank"] = values_at(rank_per_row(s), i, c)
         same_artist = (seeds @ self.artist_of).tocsr()
         same_album = (seeds @ self.album_of).tocsr()
         columns["log popularity"] = np.log1p(self.popularity[c])
-        columns["seeds by its artist"] = _lookup(same_artist, i, self.artist_of.indices[c]) / np.maximum(n_seeds[i], 1)
-        columns["seeds from its album"] = _lookup(same_album, i, self.album_of.indices[c]) / np.maximum(n_seeds[i], 1)
+        columns["seeds by its artist"] = values_at(same_artist, i, self.artist_of.indices[c]) / np.maximum(n_seeds[i], 1)
+        columns["seeds from its album"] = values_at(same_album, i, self.album_of.indices[c]) / np.maximum(n_seeds[i], 1)
         columns["seeds"] = n_seeds[i]
         columns["has title"] = has_title[rows][i].astype(np.float32)
         return i, c, pd.DataFrame(columns)
@@ -247,25 +247,3 @@ class LearnedRanker(Recommender):
         """New playlists: their title flag."""
         self.has_title = np.concatenate([self.has_title, pd.Series(titles).fillna("").astype(str).str.strip()
                                          .ne("").to_numpy()])
-
-
-def _lookup(m: sp.csr_matrix, r: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Entries of a sparse matrix at (r, c) pairs (0 where absent)."""
-    coo = m.tocoo()
-    n = m.shape[1]
-    keys = coo.row.astype(np.int64) * n + coo.col
-    order = np.argsort(keys, kind="stable")
-    keys, values = keys[order], coo.data[order]
-    wanted = r.astype(np.int64) * n + c
-    at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
-    found = (keys[at] == wanted) if len(keys) else np.zeros(len(wanted), bool)
-    return np.where(found, values[at] if len(keys) else 0, 0).astype(np.float32)
-
-
-def _ranks(m: sp.csr_matrix) -> sp.csr_matrix:
-    """1 for each row's best entry, 2 for the next... (ties to the smaller column)."""
-    coo = m.tocoo()
-    order = np.lexsort((coo.col, -coo.data, coo.row))
-    row = coo.row[order]
-    rank = np.arange(len(row)) - np.searchsorted(row, row) + 1
-    return sp.csr_matrix((rank.astype(np.float32), (row, coo.col[order])), shape=m.shape)

@@ -44,3 +44,12 @@ def test_scale_rows_and_place_rows():
     assert ranking.scale_rows(m).toarray().tolist() == [[0.5, 1.0], [0, 0], [1.0, 0.5]]
     placed = ranking.place_rows(m[[0, 2]], np.array([3, 1]), 4).toarray()
     assert placed.tolist() == [[0, 0], [0.5, 0.25], [0, 0], [2.0, 4.0]]
+
+
+def test_rank_per_row_and_values_at_agree_with_the_dense_matrix():
+    dense = np.array([[0.0, 0.3, 0.3, 0.9], [0.0, 0.0, 0.0, 0.0], [0.5, 0.0, 0.1, 0.0]], np.float32)
+    m = sp.csr_matrix(dense)
+    assert ranking.rank_per_row(m).toarray().tolist() == [[0, 2, 3, 1], [0, 0, 0, 0], [1, 0, 2, 0]]
+    r, c = np.nonzero(np.ones_like(dense))
+    assert ranking.values_at(m, r, c).tolist() == dense[r, c].tolist()
+    assert ranking.values_at(sp.csr_matrix((2, 2)), np.array([0, 1]), np.array([1, 0])).tolist() == [0, 0]

@@ -40,6 +40,8 @@ FACTORIES = {
     "RP3beta": lambda n: neighbours.RP3beta(fallback=titles.TitleModel()),
     "RP3beta, pruned": lambda n: neighbours.RP3beta(prune=50),
     "item-kNN, damped, length-weighted": lambda n: neighbours.ItemKNN(damping=0.7, length_weight=True),
+    "two-stage": lambda n: rerank.LearnedRanker(_blend, {"item-kNN": neighbours.ItemKNN, "title": titles.TitleModel},
+                                                depth=60, per_category=5, n_estimators=20),
     "iALS": lambda n: factorization.ALS(factors=16, iterations=3, k=300, fallback=titles.TitleModel()),
 }
 
