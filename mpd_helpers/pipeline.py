@@ -30,8 +30,7 @@ METHODS: dict[str, Callable[[], recommend.Recommender]] = {
     "popularity": recommend.Popularity,
     "item-knn": lambda: neighbours.ItemKNN(fallback=titles.SameTitle()),
     "playlist-knn": lambda: neighbours.PlaylistKNN(fallback=titles.TitleModel()),
-    "blend": lambda: rerank.Blend([neighbours.ItemKNN(), neighbours.PlaylistKNN(), titles.TitleModel()],
-                                  rerank.seed_weights(title_until=1)),
+    "blend": rerank.neighbour_blend,
 }
 MODEL_VERSION = 1  # bump when a saved model would no longer load or mean the same
 

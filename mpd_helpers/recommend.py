@@ -82,11 +82,23 @@ class Recommender(ABC):
             raise ValueError(f"seeds of shape {seeds.shape} and {len(titles)} titles do not match "
                              f"{self.matrix.shape[1]} tracks")
         first = self.matrix.shape[0]
-        self.matrix = sp.vstack([self.matrix, sp.csr_matrix(seeds, dtype=self.matrix.dtype)]).tocsr()
-        self._add_rows(pd.Series(titles, dtype=object).reset_index(drop=True))
-        for model in self._parts():
-            model.add_playlists(seeds, titles)
+        titles = pd.Series(titles, dtype=object).reset_index(drop=True)
+        tree = self._tree()
+        for model in tree:  # a model that cannot serve new playlists says so here
+            model._add_rows(titles)
+        for model in tree:
+            model.matrix = sp.vstack([model.matrix, sp.csr_matrix(seeds, dtype=model.matrix.dtype)]).tocsr()
         return np.arange(first, self.matrix.shape[0])
+
+    def _tree(self) -> list["Recommender"]:
+        """This model and every model it consults, each once (parts may be shared)."""
+        found, todo = {}, [self]
+        while todo:
+            model = todo.pop()
+            if id(model) not in found:
+                found[id(model)] = model
+                todo.extend(model._parts())
+        return list(found.values())
 
     def _add_rows(self, titles: pd.Series) -> None:
         """Extend any per-playlist state of the model to new rows (none by default)."""

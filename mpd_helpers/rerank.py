@@ -1,9 +1,10 @@
-"""Beyond the write-up: a blend of candidate sources, and a model that re-orders its best candidates.
+"""Beyond the write-up: a blend of candidate sources, and models that re-order its best candidates.
 
 The challenge's best teams worked in two stages: a recall-oriented candidate generator,
 then a model that orders the candidates. Here the first stage blends item-based and
-playlist-based neighbours (and, for playlists with few or no seeds, the title model); the
-second adds NeuMF's probability for the best candidates.
+playlist-based neighbours and iALS (and, for playlists with few or no seeds, the title
+model); the second is either one similarity (NeuMF's, a dot product) or a LightGBM ranker
+over every source's scores, learnt on a validation challenge cut from the training playlists.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from mpd_helpers.dataset import Dataset
+from mpd_helpers.factorization import ALS
+from mpd_helpers.neighbours import ItemKNN, PlaylistKNN, RP3beta
 from mpd_helpers.ranking import place_rows, rank_per_row, scale_rows, top_k_per_row, values_at
 from mpd_helpers.recommend import Recommender
+from mpd_helpers.titles import TitleModel
 
 
 class Blend(Recommender):
@@ -40,10 +44,11 @@ class Blend(Recommender):
         self.rerank_depth, self.name = rerank_depth, name
 
     def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "Blend":
-        """Fit every component."""
+        """Fit every component, except one already fitted on this very matrix (a shared model)."""
         super().fit(ds, matrix)
         for component in self.components:
-            component.fit(ds, matrix)
+            if getattr(component, "matrix", None) is not self.matrix:
+                component.fit(ds, matrix)
         return self
 
     def _parts(self) -> list[Recommender]:
@@ -89,19 +94,19 @@ class Blend(Recommender):
         return sp.csr_matrix((value.astype(np.float32), (r, c)), shape=total.shape)
 
 
-def seed_weights(title_until: int = 1, item: float = 1.0, playlist: float = 1.0,
+def seed_weights(title_until: int = 1, seeded: Sequence[float] = (1.0, 1.0),
                  title: float = 1.0) -> Callable[[np.ndarray], np.ndarray]:
-    """Component weights (item-kNN, playlist-kNN, title) by the number of seeds.
+    """Component weights by the number of seeds: the seed-based components, then the title model.
 
-    No seeds: the title model alone. Up to ``title_until`` seeds: all three. More: the two
-    neighbour models.
+    No seeds: the title model alone. Up to ``title_until`` seeds: all of them. More: the
+    seed-based components (``seeded``, in the blend's order) without the title model.
     """
 
     def weights(n_seeds: np.ndarray) -> np.ndarray:
-        """rows x 3 weights."""
-        w = np.tile(np.array([item, playlist, title], np.float32), (len(n_seeds), 1))
-        w[n_seeds == 0, :2] = 0.0
-        w[n_seeds > title_until, 2] = 0.0
+        """rows x (len(seeded) + 1) weights."""
+        w = np.tile(np.array([*seeded, title], np.float32), (len(n_seeds), 1))
+        w[n_seeds == 0, :-1] = 0.0
+        w[n_seeds > title_until, -1] = 0.0
         return w
 
     return weights
@@ -157,24 +162,34 @@ def validation_split(ds: Dataset, per_category: int = 100, seed: int = 0
 
 
 class LearnedRanker(Recommender):
-    """Candidates from a first stage, re-ordered by a LightGBM ranker (lambdarank).
+    """Candidates from a first stage and from the best of some sources, re-ordered by LightGBM (lambdarank).
+
+    ``sources`` make the models whose scores are the ranker's features; ``first_stage``
+    composes fitted sources into the first stage (a :class:`Blend`, say). A playlist's
+    candidates are the first stage's ``depth`` best tracks together with the ``pool[name]``
+    best of each named source, so that no source's strongest tracks are lost to the blend.
 
     The ranker learns from a validation challenge cut from the training playlists
     (:func:`validation_split`), never from the held-out truth. Its features, per
-    (playlist, candidate): every source's score (scaled to the playlist's best) and rank,
-    the candidate's popularity, how many seeds share its artist and its album, the number of
-    seeds and whether there is a title.
+    (playlist, candidate): the first stage's and every source's score (scaled to the
+    playlist's best) and rank, the candidate's popularity, how many seeds share its artist
+    and its album, the number of seeds and whether there is a title. It is trained to order
+    the whole list of 500 (``lambdarank_truncation_level``), as the challenge's NDCG grades it.
     """
 
     needs_seeds = False
 
-    def __init__(self, candidates: Recommender, sources: dict[str, Callable[[], Recommender]],
-                 depth: int = 300, per_category: int = 100, seed: int = 0, name: str = "two-stage",
-                 **params):
-        self.make_candidates, self.sources, self.depth = candidates, sources, depth
-        self.per_category, self.seed, self.name = per_category, seed, name
-        self.params = {"n_estimators": 300, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20,
-                       "lambdarank_truncation_level": depth, **params}
+    def __init__(self, sources: dict[str, Callable[[], Recommender]],
+                 first_stage: Callable[[dict[str, Recommender]], Recommender],
+                 pool: dict[str, int] | None = None, depth: int = 300, per_category: int = 100,
+                 seed: int = 0, name: str = "two-stage", **params):
+        self.sources, self.first_stage, self.pool = sources, first_stage, dict(pool or {})
+        unknown = set(self.pool) - set(sources)
+        if unknown:
+            raise ValueError(f"pool names unknown sources: {', '.join(sorted(unknown))}")
+        self.depth, self.per_category, self.seed, self.name = depth, per_category, seed, name
+        self.params = {"n_estimators": 300, "learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 100,
+                       "lambdarank_truncation_level": 500, **params}
 
     def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "LearnedRanker":
         """Learn the ranker on the validation challenge, then refit the sources on all training data."""
@@ -199,21 +214,26 @@ class LearnedRanker(Recommender):
         return self
 
     def _fit_sources(self, ds: Dataset, matrix: sp.csr_matrix) -> None:
-        """Fresh candidate generator and sources, fitted on ``ds``."""
-        self.candidate_model = self.make_candidates().fit(ds, matrix)
+        """Fresh sources fitted on ``ds``, and the first stage made of them."""
         self.models = {name: make().fit(ds, matrix) for name, make in self.sources.items()}
+        self.candidate_model = self.first_stage(self.models).fit(ds, matrix)
 
     def _features(self, rows: np.ndarray, matrix: sp.csr_matrix, has_title: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
         """The candidate pairs (position in ``rows``, track), in that order, and their features."""
-        cand = top_k_per_row(self.candidate_model.candidates(rows), self.depth).tocoo()
+        first = self.candidate_model.candidates(rows)
+        scores = {name: model.candidates(rows) for name, model in self.models.items()}
+        pooled = top_k_per_row(first, self.depth)
+        for name, k in self.pool.items():
+            pooled = pooled + top_k_per_row(scores[name], k)
+        cand = pooled.tocoo()
         order = np.lexsort((cand.col, cand.row))
         i, c = cand.row[order], cand.col[order]
         seeds = matrix[rows]
         n_seeds = seeds.getnnz(axis=1).astype(np.float32)
-        columns = {"first stage": values_at(scale_rows(cand.tocsr()), i, c)}
-        for name, model in self.models.items():
-            s = model.candidates(rows)
+        columns = {"first stage score": values_at(scale_rows(first), i, c),
+                   "first stage rank": values_at(rank_per_row(first), i, c)}
+        for name, s in scores.items():
             columns[f"{name} score"] = values_at(scale_rows(s), i, c)
             columns[f"{name} rank"] = values_at(rank_per_row(s), i, c)
         same_artist = (seeds @ self.artist_of).tocsr()
@@ -226,7 +246,7 @@ class LearnedRanker(Recommender):
         return i, c, pd.DataFrame(columns)
 
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
-        """The ranker's order for the first stage's ``depth`` best candidates, then the first stage's own."""
+        """The ranker's order for the pooled candidates, then the first stage's order for the rest."""
         rows = np.asarray(rows)
         first = scale_rows(self.candidate_model.candidates(rows))  # at most 1
         i, c, features = self._features(rows, self.matrix, self.has_title)
@@ -247,3 +267,35 @@ class LearnedRanker(Recommender):
         """New playlists: their title flag."""
         self.has_title = np.concatenate([self.has_title, pd.Series(titles).fillna("").astype(str).str.strip()
                                          .ne("").to_numpy()])
+
+
+# --- the book's pipelines, by name -----------------------------------------------------------
+
+
+def first_stage(models: dict[str, Recommender]) -> Blend:
+    """Item-kNN, playlist-kNN and iALS, each scaled to its best; the title model for <= 1 seed."""
+    return Blend([models["item-kNN"], models["playlist-kNN"], models["iALS"], models["title"]],
+                 seed_weights(title_until=1, seeded=(1.0, 1.0, 1.0)), name="first stage")
+
+
+def sources(seed: int = 0) -> dict[str, Callable[[], Recommender]]:
+    """The two-stage pipeline's sources: the neighbour models, iALS and the title model."""
+    return {"item-kNN": ItemKNN, "playlist-kNN": PlaylistKNN, "iALS": lambda: ALS(seed=seed, k=500),
+            "RP3beta": RP3beta, "title": TitleModel}
+
+
+def neighbour_blend(**options) -> Blend:
+    """Item-kNN and playlist-kNN; the title model for <= 1 seed (``options`` go to :class:`Blend`)."""
+    return Blend([ItemKNN(), PlaylistKNN(), TitleModel()], seed_weights(title_until=1), **options)
+
+
+def first_stage_alone(seed: int = 0) -> Blend:
+    """The two-stage pipeline's first stage, with its own sources, as a recommender of its own."""
+    return first_stage({name: make() for name, make in sources(seed).items()})
+
+
+def two_stage(seed: int = 0, depth: int = 300, per_category: int = 100) -> LearnedRanker:
+    """The book's best pipeline: the first stage's 300 best, iALS's 300 best and playlist-kNN's 200 best
+    candidates of each playlist, ordered by the learned ranker."""
+    return LearnedRanker(sources(seed), first_stage, pool={"iALS": 300, "playlist-kNN": 200}, depth=depth,
+                         per_category=per_category, seed=seed)

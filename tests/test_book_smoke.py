@@ -42,7 +42,8 @@ INCLUDED = {
     "05_submission": ["submission.write", "submission._check_tracks", "submission.verify"],
     "06_evaluation": ["metrics.evaluate", "metrics.compare", "neighbours.ItemKNN", "neighbours.PlaylistKNN",
                       "titles.TitleModel"],
-    "07_beyond": ["neighbours.RP3beta", "factorization.ALS", "rerank.Blend", "rerank.LearnedRanker.fit"],
+    "07_beyond": ["neighbours.RP3beta", "factorization.ALS", "rerank.Blend", "rerank.LearnedRanker.fit",
+                  "rerank.two_stage"],
 }
 sys.path.insert(0, str(ROOT / "tools"))
 from clean_reference import drop_native_logs  # noqa: E402

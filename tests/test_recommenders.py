@@ -8,9 +8,11 @@ same output; and the batch size never changes a result.
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from mpd_data import challenge_build, mpd_dir
 from mpd_helpers import dataset, factorization, matrix, neighbours, recommend, rerank, titles
+from mpd_helpers.ranking import top_k_per_row
 
 
 def _score(users: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -23,8 +25,32 @@ def _labels(n: int) -> np.ndarray:
 
 
 def _blend(**kwargs) -> rerank.Blend:
-    parts = [neighbours.ItemKNN(), neighbours.PlaylistKNN(), titles.TitleModel()]
-    return rerank.Blend(parts, rerank.seed_weights(title_until=1), **kwargs)
+    return rerank.neighbour_blend(**kwargs)
+
+
+def _small_sources() -> dict:
+    return {"item-kNN": neighbours.ItemKNN, "playlist-kNN": neighbours.PlaylistKNN, "title": titles.TitleModel,
+            "iALS": lambda: factorization.ALS(factors=16, iterations=3, k=100)}
+
+
+def _small_first_stage(models: dict) -> rerank.Blend:
+    return rerank.Blend([models["item-kNN"], models["iALS"], models["title"]],
+                        rerank.seed_weights(title_until=1, seeded=(1.0, 1.0)))
+
+
+def test_two_stage_ranks_each_pooled_source_best_and_shares_its_models(data):
+    ds, m = data
+    rows = ds.challenge_rows
+    ranker = FACTORIES["two-stage"](ds.n_playlists).fit(ds, m)
+    assert ranker.candidate_model.components[0] is ranker.models["item-kNN"]  # fitted once, shared
+    i, c, _ = ranker._features(rows, m, ranker.has_title)
+    ranked = sp.csr_matrix((np.ones(len(i)), (i, c)), shape=(len(rows), m.shape[1]))
+    for best in (top_k_per_row(ranker.models["playlist-kNN"].candidates(rows), 30),
+                 top_k_per_row(ranker.candidate_model.candidates(rows), 60)):
+        assert (best - best.multiply(ranked)).nnz == 0  # nothing of a pooled source's best is left out
+    new = ranker.add_playlists(m[rows[:3]], ds.playlists["name"].iloc[rows[:3]])
+    assert all(model.matrix.shape[0] == ds.n_playlists + 3 for model in ranker._tree())  # each part once
+    assert (ranker.recommend(new, n=20, progress=False) >= 0).all()
 
 
 FACTORIES = {
@@ -40,8 +66,9 @@ FACTORIES = {
     "RP3beta": lambda n: neighbours.RP3beta(fallback=titles.TitleModel()),
     "RP3beta, pruned": lambda n: neighbours.RP3beta(prune=50),
     "item-kNN, damped, length-weighted": lambda n: neighbours.ItemKNN(damping=0.7, length_weight=True),
-    "two-stage": lambda n: rerank.LearnedRanker(_blend, {"item-kNN": neighbours.ItemKNN, "title": titles.TitleModel},
+    "two-stage": lambda n: rerank.LearnedRanker(_small_sources(), _small_first_stage, pool={"playlist-kNN": 30},
                                                 depth=60, per_category=5, n_estimators=20),
+    "first stage with iALS": lambda n: rerank.first_stage({name: make() for name, make in _small_sources().items()}),
     "iALS": lambda n: factorization.ALS(factors=16, iterations=3, k=300, fallback=titles.TitleModel()),
 }
 

@@ -1,0 +1,116 @@
+"""Grade the main systems at several sizes of the embedded data: does their order hold as it grows?
+
+Usage: python tools/scale_order.py [--sizes 10:100 50:1000] [--root data] [--cache _build/scale]
+                                   [--out book/scale_order.csv]
+
+A size ``S:C`` is the embedded generator's ``S`` slices (1,000 playlists each) with a
+challenge set of ``C`` playlists per category (10 categories) held out of them, made on first
+use like the book's default data (10:100). At each size the script fits item-kNN,
+playlist-kNN, iALS, the first stage and the two-stage pipeline of chapter 6 (the same
+package code), recommends 500 tracks for every challenge playlist and grades them.
+
+Per-playlist grades are kept under ``--cache`` (a rerun only grades what is missing), and the
+summary is written to ``--out``: for each size, system, category ("all" and 1-10) and metric,
+the mean with its 95 % paired bootstrap interval, and the paired difference to item-kNN and to
+the best single model of that size (by R-precision) with theirs. Chapter 6 plots it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import pandas as pd  # noqa: E402
+
+from mpd_helpers import challenge, dataset, embedded, factorization, matrix, metrics, neighbours  # noqa: E402
+from mpd_helpers import recommend, rerank, titles  # noqa: E402
+from mpd_helpers import io as files  # noqa: E402
+
+METRICS = ("r_precision", "ndcg", "clicks")
+SINGLE_MODELS = ("item-kNN", "playlist-kNN", "iALS")
+
+
+def systems(seed: int = 0) -> dict:
+    """The systems graded at every size, as chapter 6 builds them."""
+    return {"item-kNN": lambda: neighbours.ItemKNN(fallback=titles.SameTitle()),
+            "playlist-kNN": lambda: neighbours.PlaylistKNN(fallback=titles.TitleModel()),
+            "iALS": lambda: factorization.ALS(seed=seed, fallback=titles.TitleModel()),
+            "first stage": lambda: rerank.first_stage_alone(seed),
+            "two-stage": lambda: rerank.two_stage(seed)}
+
+
+def grade_size(slices: int, per_category: int, root: Path | None, cache: Path, seed: int = 0
+               ) -> dict[str, pd.DataFrame]:
+    """Every system's per-playlist grade at one size (from the cache where it is there)."""
+    paths = embedded.ensure(root, n_slices=slices, per_category=per_category, seed=seed)
+    folder = cache / f"{slices}x1000-c{per_category}-s{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = systems(seed)
+    if all((folder / f"{name}.parquet").is_file() for name in wanted):
+        return {name: pd.read_parquet(folder / f"{name}.parquet") for name in wanted}
+    ds = dataset.load(paths.mpd_dir, paths.challenge_path, paths.truth_path)
+    m = matrix.utility_matrix(ds.entries, ds.n_playlists, ds.n_tracks)
+    truth = challenge.read_truth(paths.truth_path)
+    rows = ds.challenge_rows
+    graded = {}
+    for name, make in wanted.items():
+        path = folder / f"{name}.parquet"
+        if not path.is_file():
+            start = time.perf_counter()
+            recs = make().fit(ds, m).recommend(rows)
+            grade = metrics.evaluate(recommend.as_frame(ds, rows, recs), truth, ndcg="spotify")
+            files.write_with(path, grade.to_parquet, suffix=".parquet")
+            print(f"{slices} slices, {name}: {time.perf_counter() - start:.0f} s, "
+                  f"R-precision {grade['r_precision'].mean():.4f}", flush=True)
+        graded[name] = pd.read_parquet(path)
+    return graded
+
+
+def summary(graded: dict[str, pd.DataFrame], slices: int, per_category: int) -> pd.DataFrame:
+    """Means, intervals and paired differences to item-kNN and to the best single model, per category."""
+    single = [n for n in graded if n in SINGLE_MODELS]
+    best = max(single, key=lambda n: graded[n]["r_precision"].mean())
+    blocks = []
+    for reference in dict.fromkeys(["item-kNN", best]):
+        for metric in METRICS:
+            overall = metrics.compare(graded, reference, metric).assign(category="all")
+            per_cat = metrics.compare(graded, reference, metric, by_category=True).reset_index("category")
+            for table in (overall, per_cat.assign(category=per_cat["category"].astype(str))):
+                blocks.append(table.reset_index().assign(reference=reference, metric=metric))
+    out = pd.concat(blocks, ignore_index=True)
+    n_train = int(slices * 1000 - 10 * per_category)
+    return out.assign(slices=slices, training_playlists=n_train, challenge_playlists=10 * per_category,
+                      best_single=best)[
+        ["slices", "training_playlists", "challenge_playlists", "reference", "best_single", "metric", "category",
+         "system", "count", "mean", "low", "high", "diff", "diff_low", "diff_high", "significant"]]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Grade every size and write the summary table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", nargs="+", default=["10:100", "50:1000"], metavar="SLICES:PER_CATEGORY")
+    parser.add_argument("--root", type=Path, default=None, help="where the embedded data is made (default data/)")
+    parser.add_argument("--cache", type=Path, default=ROOT / "_build" / "scale")
+    parser.add_argument("--out", type=Path, default=ROOT / "book" / "scale_order.csv")
+    args = parser.parse_args(argv)
+    tables = []
+    for size in args.sizes:
+        slices, per_category = (int(x) for x in size.split(":"))
+        graded = grade_size(slices, per_category, args.root, args.cache)
+        tables.append(summary(graded, slices, per_category))
+    table = pd.concat(tables, ignore_index=True)
+    files.write_with(args.out, lambda p: table.to_csv(p, index=False, float_format="%.5f"), suffix=".csv")
+    shown = table.query("category == 'all' and reference == 'item-kNN'").pivot_table(
+        index=["slices", "system"], columns="metric", values="mean")
+    print(shown.round(4).to_string())
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
