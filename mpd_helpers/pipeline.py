@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from mpd_helpers import dataset, matrix, metrics, neighbours, recommend, rerank, submission, titles
+from mpd_helpers import dataset, factorization, matrix, metrics, neighbours, recommend, rerank, submission, titles
 from mpd_helpers import io as files
 from mpd_helpers.errors import MPDInputError
 
@@ -31,7 +31,12 @@ METHODS: dict[str, Callable[[], recommend.Recommender]] = {
     "item-knn": lambda: neighbours.ItemKNN(fallback=titles.SameTitle()),
     "playlist-knn": lambda: neighbours.PlaylistKNN(fallback=titles.TitleModel()),
     "blend": rerank.neighbour_blend,
+    "ials": lambda: factorization.ALS(fallback=titles.TitleModel()),
+    "two-stage": rerank.two_stage,
 }
+# Models whose factors for a new playlist are solved from its seeds, not fitted with the rest:
+# a new playlist is served nearly, not exactly, as the same playlist fitted.
+SOLVED_FOR_NEW = {"ials", "two-stage"}
 MODEL_VERSION = 1  # bump when a saved model would no longer load or mean the same
 
 

@@ -9,6 +9,8 @@ over every source's scores, learnt on a validation challenge cut from the traini
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Sequence
 
 import numpy as np
@@ -94,22 +96,29 @@ class Blend(Recommender):
         return sp.csr_matrix((value.astype(np.float32), (r, c)), shape=total.shape)
 
 
-def seed_weights(title_until: int = 1, seeded: Sequence[float] = (1.0, 1.0),
-                 title: float = 1.0) -> Callable[[np.ndarray], np.ndarray]:
+@dataclass(frozen=True)
+class SeedWeights:
     """Component weights by the number of seeds: the seed-based components, then the title model.
 
     No seeds: the title model alone. Up to ``title_until`` seeds: all of them. More: the
     seed-based components (``seeded``, in the blend's order) without the title model.
     """
 
-    def weights(n_seeds: np.ndarray) -> np.ndarray:
+    title_until: int = 1
+    seeded: tuple[float, ...] = (1.0, 1.0)
+    title: float = 1.0
+
+    def __call__(self, n_seeds: np.ndarray) -> np.ndarray:
         """rows x (len(seeded) + 1) weights."""
-        w = np.tile(np.array([*seeded, title], np.float32), (len(n_seeds), 1))
+        w = np.tile(np.array([*self.seeded, self.title], np.float32), (len(n_seeds), 1))
         w[n_seeds == 0, :-1] = 0.0
-        w[n_seeds > title_until, -1] = 0.0
+        w[n_seeds > self.title_until, -1] = 0.0
         return w
 
-    return weights
+
+def seed_weights(title_until: int = 1, seeded: Sequence[float] = (1.0, 1.0), title: float = 1.0) -> SeedWeights:
+    """The weights of :class:`SeedWeights` (a picklable function of the number of seeds)."""
+    return SeedWeights(title_until, tuple(seeded), title)
 
 
 # --- the learned second stage ------------------------------------------------------------
@@ -280,7 +289,7 @@ def first_stage(models: dict[str, Recommender]) -> Blend:
 
 def sources(seed: int = 0) -> dict[str, Callable[[], Recommender]]:
     """The two-stage pipeline's sources: the neighbour models, iALS and the title model."""
-    return {"item-kNN": ItemKNN, "playlist-kNN": PlaylistKNN, "iALS": lambda: ALS(seed=seed, k=500),
+    return {"item-kNN": ItemKNN, "playlist-kNN": PlaylistKNN, "iALS": partial(ALS, seed=seed, k=500),
             "RP3beta": RP3beta, "title": TitleModel}
 
 

@@ -1,6 +1,7 @@
 """The command line's main job (`recommend`) and continuing one new playlist (`continue`)."""
 
 import os
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -59,9 +60,15 @@ def test_a_new_playlist_is_served_as_a_fitted_one(data, method):
     model = pipeline.METHODS[method]().fit(ds, m)
     rows = ds.challenge_rows[::7]
     fitted = model.recommend(rows, n=100, progress=False)
+    model = pickle.loads(pickle.dumps(model))  # as `continue` keeps it between calls
     new = model.add_playlists(m[rows], ds.playlists["name"].iloc[rows])
     assert (new >= ds.n_playlists).all()
-    assert (model.recommend(new, n=100, progress=False) == fitted).all()
+    served = model.recommend(new, n=100, progress=False)
+    if method not in pipeline.SOLVED_FOR_NEW:
+        assert (served == fitted).all()
+    else:  # factors solved from the seeds: nearly the same tracks
+        overlap = [len(np.intersect1d(a, b)) / 100 for a, b in zip(served, fitted)]
+        assert np.mean(overlap) > 0.8, overlap
 
 
 def test_neumf_cannot_serve_a_new_playlist(data):
