@@ -212,7 +212,7 @@ class LearnedRanker(Recommender):
         self.has_title = ds.playlists["name"].fillna("").astype(str).str.strip().ne("").to_numpy()
         val, val_matrix, rows, truth = validation_split(ds, self.per_category, self.seed)
         self._fit_sources(val, val_matrix)
-        i, c, features = self._features(rows, val_matrix, val.playlists["name"].notna().to_numpy())
+        i, c, features, _ = self._features(rows, val_matrix, val.playlists["name"].notna().to_numpy())
         labels = np.asarray(truth[i, c]).ravel()
         group = np.bincount(i, minlength=len(rows))
         self.ranker = lightgbm.LGBMRanker(objective="lambdarank", random_state=self.seed, deterministic=True,
@@ -228,8 +228,8 @@ class LearnedRanker(Recommender):
         self.candidate_model = self.first_stage(self.models).fit(ds, matrix)
 
     def _features(self, rows: np.ndarray, matrix: sp.csr_matrix, has_title: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-        """The candidate pairs (position in ``rows``, track), in that order, and their features."""
+                  ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, sp.csr_matrix]:
+        """Candidate pairs (position in ``rows``, track) in order, their features, the first stage's scores."""
         first = self.candidate_model.candidates(rows)
         scores = {name: model.candidates(rows) for name, model in self.models.items()}
         pooled = top_k_per_row(first, self.depth)
@@ -252,13 +252,13 @@ class LearnedRanker(Recommender):
         columns["seeds from its album"] = values_at(same_album, i, self.album_of.indices[c]) / np.maximum(n_seeds[i], 1)
         columns["seeds"] = n_seeds[i]
         columns["has title"] = has_title[rows][i].astype(np.float32)
-        return i, c, pd.DataFrame(columns)
+        return i, c, pd.DataFrame(columns), first
 
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
         """The ranker's order for the pooled candidates, then the first stage's order for the rest."""
         rows = np.asarray(rows)
-        first = scale_rows(self.candidate_model.candidates(rows))  # at most 1
-        i, c, features = self._features(rows, self.matrix, self.has_title)
+        i, c, features, first = self._features(rows, self.matrix, self.has_title)
+        first = scale_rows(first)  # at most 1
         if len(i) == 0:
             return first
         s = self.ranker.predict(features, num_threads=1).astype(np.float64)

@@ -43,7 +43,7 @@ def test_two_stage_ranks_each_pooled_source_best_and_shares_its_models(data):
     rows = ds.challenge_rows
     ranker = FACTORIES["two-stage"](ds.n_playlists).fit(ds, m)
     assert ranker.candidate_model.components[0] is ranker.models["item-kNN"]  # fitted once, shared
-    i, c, _ = ranker._features(rows, m, ranker.has_title)
+    i, c, _, _ = ranker._features(rows, m, ranker.has_title)
     ranked = sp.csr_matrix((np.ones(len(i)), (i, c)), shape=(len(rows), m.shape[1]))
     for best in (top_k_per_row(ranker.models["playlist-kNN"].candidates(rows), 30),
                  top_k_per_row(ranker.candidate_model.candidates(rows), 60)):
