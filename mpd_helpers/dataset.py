@@ -19,6 +19,7 @@ from functools import partial
 from operator import itemgetter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,77 @@ class Part:
     entries: pd.DataFrame  # one row per playlist-track entry; ``row`` points into playlists
     skipped: int = 0  # playlists dropped by the lenient reader
     skipped_files: list[str] = field(default_factory=list)  # whole files it could not read
+
+    def drop(self, bad: np.ndarray) -> "Part":
+        """Without the playlists flagged in the boolean array ``bad`` (counted as skipped)."""
+        keep = ~bad
+        new_row = np.cumsum(keep) - 1
+        entries = self.entries[keep[self.entries["row"].to_numpy()]]
+        entries = entries.assign(row=new_row[entries["row"].to_numpy()])
+        return Part(self.playlists[keep].reset_index(drop=True), entries.reset_index(drop=True),
+                    self.skipped + int(bad.sum()), self.skipped_files)
+
+
+TRACK_COLUMNS = ["track_uri", "track_name", "artist_name", "artist_uri", "album_name", "album_uri", "duration_ms"]
+
+
+@dataclass
+class Lean:
+    """Playlists and entries with each distinct track's strings kept once: what loading keeps.
+
+    Entries are integer arrays; ``track`` points into ``tracks``, one row per distinct track
+    URI (its names as it first appears).
+    """
+
+    playlists: pd.DataFrame  # pid, name, num_tracks, n_entries, file (and num_holdouts: a challenge set)
+    row: np.ndarray  # entry -> playlist row
+    pos: np.ndarray  # entry -> position in its playlist
+    track: np.ndarray  # entry -> row of ``tracks``
+    tracks: pd.DataFrame  # TRACK_COLUMNS
+    skipped: int = 0
+    skipped_files: list[str] = field(default_factory=list)
+
+    def drop(self, bad: np.ndarray) -> "Lean":
+        """Without the playlists flagged in the boolean array ``bad`` (counted as skipped)."""
+        keep = ~bad
+        new_row = np.cumsum(keep) - 1
+        kept = keep[self.row]
+        return Lean(self.playlists[keep].reset_index(drop=True), new_row[self.row[kept]], self.pos[kept],
+                    self.track[kept], self.tracks, self.skipped + int(bad.sum()), self.skipped_files)
+
+
+def lean(part: Part) -> Lean:
+    """A part with its entries as integer arrays and its distinct tracks' strings kept once."""
+    codes, _ = pd.factorize(part.entries["track_uri"])
+    first = np.unique(codes, return_index=True)[1]  # codes number tracks as they first appear
+    columns = [c for c in ("pid", "name", "num_tracks", "n_entries", "num_holdouts", "file") if c in part.playlists]
+    return Lean(part.playlists[columns].reset_index(drop=True), part.entries["row"].to_numpy(np.int64),
+                part.entries["pos"].to_numpy(np.int32), codes.astype(np.int64),
+                part.entries.iloc[first][TRACK_COLUMNS].reset_index(drop=True), part.skipped, part.skipped_files)
+
+
+def _merge(parts: Iterable[Lean]) -> Lean:
+    """Lean parts as one, consumed as they come: rows renumbered, tracks numbered as they first appear."""
+    number: dict[str, int] = {}
+    playlists, rows, positions, tracks, tables = [], [], [], [], []
+    offset, skipped, skipped_files = 0, 0, []
+    for part in parts:
+        before = len(number)
+        codes = np.fromiter((number.setdefault(uri, len(number)) for uri in part.tracks["track_uri"]), np.int64,
+                            len(part.tracks))
+        tables.append(part.tracks[codes >= before])
+        rows.append(part.row + offset)
+        positions.append(part.pos)
+        tracks.append(codes[part.track])
+        playlists.append(part.playlists)
+        offset += len(part.playlists)
+        skipped += part.skipped
+        skipped_files += part.skipped_files
+    if not playlists:
+        return Lean(pd.DataFrame(), *(np.empty(0, t) for t in (np.int64, np.int32, np.int64)),
+                    pd.DataFrame(columns=TRACK_COLUMNS))
+    return Lean(pd.concat(playlists, ignore_index=True), np.concatenate(rows), np.concatenate(positions),
+                np.concatenate(tracks), pd.concat(tables, ignore_index=True), skipped, skipped_files)
 
 
 def slice_files(mpd_dir: str | Path) -> list[Path]:
@@ -160,17 +232,7 @@ def _concat(parts: list[Part]) -> Part:
                 [f for p in parts for f in p.skipped_files])
 
 
-def _drop_rows(part: Part, bad: np.ndarray) -> Part:
-    """``part`` without the playlists flagged in the boolean array ``bad``."""
-    keep = ~bad
-    new_row = np.cumsum(keep) - 1
-    entries = part.entries[keep[part.entries["row"].to_numpy()]]
-    entries = entries.assign(row=new_row[entries["row"].to_numpy()])
-    return Part(part.playlists[keep].reset_index(drop=True), entries.reset_index(drop=True),
-                part.skipped + int(bad.sum()), part.skipped_files)
-
-
-def _group_checks(part: Part, checks: dict[str, np.ndarray], lenient: bool) -> Part:
+def _group_checks(part: Part | Lean, checks: dict[str, np.ndarray], lenient: bool) -> Part | Lean:
     """Apply per-playlist consistency checks (field -> boolean array of failures)."""
     bad = np.zeros(len(part.playlists), bool)
     for name, failed in checks.items():
@@ -183,7 +245,7 @@ def _group_checks(part: Part, checks: dict[str, np.ndarray], lenient: bool) -> P
             raise MPDInputError(f"disagrees with the track list ({_observed(part, row, name)})",
                                 file=pl["file"], pid=int(pl["pid"]), field=name)
         bad |= failed
-    return _drop_rows(part, bad) if bad.any() else part
+    return part.drop(bad) if bad.any() else part
 
 
 def _observed(part: Part, row: int, name: str) -> str:
@@ -218,7 +280,7 @@ def _pos_in_order(part: Part) -> np.ndarray:
     return np.bincount(rows[wrong], minlength=n) > 0
 
 
-def _duplicate_pids(part: Part) -> np.ndarray:
+def _duplicate_pids(part: Part | Lean) -> np.ndarray:
     """True for the second and later playlists that reuse a pid."""
     return part.playlists["pid"].duplicated().to_numpy()
 
@@ -267,18 +329,20 @@ def _check_slice(part: Part, lenient: bool) -> Part:
     return _group_checks(part, checks, lenient)
 
 
-def read_slices(mpd_dir: str | Path, lenient: bool = False, progress: bool = True,
-                workers: int | None = None) -> Part:
-    """Every playlist of an MPD directory, checked against the dataset's per-playlist rules.
-
-    The slices are read by ``workers`` processes (default: the CPUs, at most 4).
-    """
+def _each_slice(mpd_dir: str | Path, read: Callable[[Path], object], progress: bool,
+                workers: int | None) -> Iterator:
+    """``read`` applied to every slice file, in order, by ``workers`` processes (default: the CPUs, at most 4)."""
     files = slice_files(mpd_dir)
     workers = min(len(files), workers or min(os.cpu_count() or 1, 4))
-    read = partial(_read_slice, lenient=lenient)
     with (ProcessPoolExecutor(workers) if workers > 1 else _Inline()) as pool:
-        parts = list(tqdm(pool.map(read, files), total=len(files), desc="reading slices",
-                          disable=not progress, unit="slice"))
+        yield from tqdm(pool.map(read, files), total=len(files), desc="reading slices", disable=not progress,
+                        unit="slice")
+
+
+def read_slices(mpd_dir: str | Path, lenient: bool = False, progress: bool = True,
+                workers: int | None = None) -> Part:
+    """Every playlist of an MPD directory, checked against the dataset's per-playlist rules."""
+    parts = list(_each_slice(mpd_dir, partial(_read_slice, lenient=lenient), progress, workers))
     unreadable = [p for p in parts if isinstance(p, str)]
     parts = [p for p in parts if not isinstance(p, str)]
     if not parts:
@@ -287,6 +351,42 @@ def read_slices(mpd_dir: str | Path, lenient: bool = False, progress: bool = Tru
     part.skipped_files = unreadable
     checks = {"pid": _duplicate_pids(part)}
     return _report_skipped(_group_checks(part, checks, lenient), mpd_dir)
+
+
+def _read_slice_lean(path: Path, lenient: bool, leave_out: np.ndarray) -> Lean | str:
+    """One slice, checked, less the playlists ``leave_out`` names, kept lean (in a worker process)."""
+    part = _read_slice(path, lenient)
+    if isinstance(part, str):
+        return part
+    out = part.playlists["pid"].isin(leave_out).to_numpy()
+    if out.any():
+        part = part.drop(out)
+        part.skipped -= int(out.sum())  # left out on purpose, not skipped as malformed
+    return lean(part)
+
+
+def read_lean(mpd_dir: str | Path, lenient: bool = False, progress: bool = True, workers: int | None = None,
+              leave_out: np.ndarray = np.empty(0, np.int64)) -> Lean:
+    """:func:`read_slices`, less the pids in ``leave_out``, streamed into integer arrays.
+
+    Each worker checks one slice and sends back its entries as integers and its distinct
+    tracks once; no frame of per-entry strings is ever built.
+    """
+    unreadable = []
+
+    def readable() -> Iterator[Lean]:
+        for part in _each_slice(mpd_dir, partial(_read_slice_lean, lenient=lenient, leave_out=leave_out),
+                                progress, workers):
+            if isinstance(part, str):
+                unreadable.append(part)
+            else:
+                yield part
+
+    merged = _merge(readable())
+    if not len(merged.playlists):
+        raise MPDInputError("no readable slice" + (f" ({unreadable[0]})" if unreadable else ""), file=mpd_dir)
+    merged.skipped_files = unreadable
+    return _report_skipped(_group_checks(merged, {"pid": _duplicate_pids(merged)}, lenient), mpd_dir)
 
 
 def read_challenge(path: str | Path, lenient: bool = False) -> Part:
@@ -312,7 +412,7 @@ def read_challenge(path: str | Path, lenient: bool = False) -> Part:
     return _report_skipped(_group_checks(part, checks, lenient), path)
 
 
-def _report_skipped(part: Part, source: str | Path) -> Part:
+def _report_skipped(part: Part | Lean, source: str | Path) -> Part | Lean:
     """Warn, naming the source, when the lenient reader dropped playlists or whole files."""
     for reason in part.skipped_files:
         warnings.warn(f"skipped an unreadable file: {reason}")
@@ -345,22 +445,26 @@ class Dataset:
         """Dense pids of the challenge playlists, in challenge-set order."""
         return np.flatnonzero(self.playlists["is_challenge"].to_numpy())
 
+    def track_lists(self, rows: np.ndarray) -> list[np.ndarray]:
+        """The track indices of each playlist row, in playlist order."""
+        e = self.entries[self.entries["pid"].isin(rows)].sort_values(["pid", "pos"], kind="stable")
+        lists = dict(zip(*np.unique(e["pid"].to_numpy(), return_index=True)))
+        split = np.split(e["track_index"].to_numpy(np.int64), list(lists.values())[1:])
+        by_row = dict(zip(lists, split))
+        return [by_row.get(r, np.empty(0, np.int64)) for r in rows]
+
 
 def load(mpd_dir: str | Path, challenge_path: str | Path | None = None, truth_path: str | Path | None = None,
          lenient: bool = False, progress: bool = True, workers: int | None = None) -> Dataset:
     """Slices (less the playlists a challenge build held out) plus a challenge set, indexed."""
-    train = read_slices(mpd_dir, lenient=lenient, progress=progress, workers=workers)
-    if truth_path is not None:
-        held_out = train.playlists["pid"].isin(_held_out_source_pids(truth_path)).to_numpy()
-        train = _drop_rows(train, held_out)
-        train.skipped -= int(held_out.sum())  # held out on purpose, not skipped as malformed
-    parts = [train]
+    held_out = _held_out_source_pids(truth_path) if truth_path is not None else np.empty(0, np.int64)
+    parts = [read_lean(mpd_dir, lenient=lenient, progress=progress, workers=workers, leave_out=held_out)]
     if challenge_path is not None:
         if truth_path is not None:
             from mpd_helpers.challenge import check_pair
 
             check_pair(challenge_path, truth_path)
-        parts.append(read_challenge(challenge_path, lenient=lenient))
+        parts.append(lean(read_challenge(challenge_path, lenient=lenient)))
     return index(parts, skipped=sum(p.skipped for p in parts))
 
 
@@ -386,25 +490,31 @@ def _held_out_source_pids(truth_path: str | Path) -> np.ndarray:
     return np.array(pids, dtype=np.int64)
 
 
-def index(parts: list[Part], skipped: int = 0) -> Dataset:
-    """Number playlists densely (training first, then challenge) and tracks by sorted URI."""
+def index(parts: list[Lean], skipped: int = 0) -> Dataset:
+    """Number playlists densely (training first, then challenge) and tracks by sorted URI.
+
+    The entries' names are categorical columns: each distinct string is stored once, each
+    entry holds a code (an entry's names are its track's, as the track table gives them).
+    """
     is_challenge = [np.full(len(p.playlists), "num_holdouts" in p.playlists) for p in parts]
-    playlists = pd.concat([p.playlists for p in parts], ignore_index=True)
-    offsets = np.cumsum([0] + [len(p.playlists) for p in parts[:-1]])
-    entries = pd.concat([p.entries.assign(row=p.entries["row"].to_numpy() + off)
-                         for p, off in zip(parts, offsets)], ignore_index=True)
-    uris = pd.Categorical(entries["track_uri"])
-    track_index = uris.codes.astype(np.int32)
-    first = np.unique(track_index, return_index=True)[1]
-    tracks = entries.iloc[first][["track_uri", "track_name", "artist_name", "artist_uri", "album_name",
-                                  "album_uri", "duration_ms"]].reset_index(drop=True)
+    merged = _merge(parts)
+    playlists = merged.playlists
+    present = np.zeros(len(merged.tracks), bool)
+    present[merged.track] = True  # tracks only a left-out playlist held are gone
+    kept = np.flatnonzero(present)
+    order = kept[np.argsort(merged.tracks["track_uri"].to_numpy()[kept], kind="stable")]
+    number = np.full(len(merged.tracks), -1, np.int64)
+    number[order] = np.arange(len(order))
+    track_index = number[merged.track].astype(np.int32)
+    tracks = merged.tracks.iloc[order].reset_index(drop=True)
     tracks.index.name = "track_index"
-    rows = entries["row"].to_numpy()
+    rows = merged.row
     holdouts = playlists.get("num_holdouts", pd.Series(np.nan, index=playlists.index)).to_numpy(float)
     frame = pd.DataFrame({
-        "trackid": entries["track_uri"], "artist_name": entries["artist_name"],
-        "track_name": entries["track_name"], "pid": rows.astype(np.int32),
-        "num_holdouts": holdouts[rows], "track_index": track_index, "pos": entries["pos"].to_numpy(np.int32)})
+        "trackid": _per_entry(tracks["track_uri"], track_index),
+        "artist_name": _per_entry(tracks["artist_name"], track_index),
+        "track_name": _per_entry(tracks["track_name"], track_index), "pid": rows.astype(np.int32),
+        "num_holdouts": holdouts[rows], "track_index": track_index, "pos": merged.pos.astype(np.int32)})
     n_samples = playlists["n_entries"].to_numpy()
     table = pd.DataFrame({
         "mpd_pid": playlists["pid"].to_numpy(np.int64),
@@ -416,6 +526,12 @@ def index(parts: list[Part], skipped: int = 0) -> Dataset:
     })
     table.index.name = "pid"
     return Dataset(frame, tracks, table, skipped=skipped)
+
+
+def _per_entry(values: pd.Series, track_index: np.ndarray) -> pd.Categorical:
+    """A track attribute for every entry, each distinct value stored once."""
+    codes, uniques = pd.factorize(values)
+    return pd.Categorical.from_codes(codes[track_index], uniques)
 
 
 def add_cli(subparsers) -> None:

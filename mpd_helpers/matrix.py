@@ -1,6 +1,9 @@
-"""The playlist x track utility matrix: 1 where a track is in a playlist."""
+"""The playlist x track utility matrix (1 where a track is in a playlist), and the order of playlists' tracks."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,3 +28,60 @@ def sparsity(m: sp.spmatrix) -> float:
 def popularity(m: sp.spmatrix) -> np.ndarray:
     """Number of playlists each track occurs in."""
     return np.asarray((m > 0).sum(axis=0)).ravel()
+
+
+def transitions(entries: pd.DataFrame, n_tracks: int) -> sp.csr_matrix:
+    """How often track j directly follows track i in a playlist (tracks x tracks counts)."""
+    e = entries.sort_values(["pid", "pos"], kind="stable")
+    pid, pos, track = (e[c].to_numpy(np.int64) for c in ("pid", "pos", "track_index"))
+    adjacent = (pid[1:] == pid[:-1]) & (pos[1:] == pos[:-1] + 1)
+    m = sp.csr_matrix((np.ones(int(adjacent.sum()), np.float32), (track[:-1][adjacent], track[1:][adjacent])),
+                      shape=(n_tracks, n_tracks))
+    m.sum_duplicates()
+    return m
+
+
+@dataclass
+class PlaylistOrder:
+    """The order of each playlist's known tracks.
+
+    ``last`` holds each playlist's last ``window`` tracks, the latest first (-1 where it has
+    fewer); ``from_start`` says whether its known tracks are its first ones (a first-n
+    challenge playlist, or one being continued) rather than a random sample of it.
+    """
+
+    last: np.ndarray  # rows x window track indices
+    from_start: np.ndarray  # bool per row
+
+    @classmethod
+    def of(cls, entries: pd.DataFrame, n_playlists: int, window: int = 3) -> "PlaylistOrder":
+        """The order of every playlist row's entries."""
+        e = entries.sort_values(["pid", "pos"], kind="stable")
+        pid, pos, track = (e[c].to_numpy(np.int64) for c in ("pid", "pos", "track_index"))
+        count = np.bincount(pid, minlength=n_playlists)
+        end = np.cumsum(count)
+        last = np.full((n_playlists, window), -1, np.int64)
+        for back in range(window):
+            has = count > back
+            last[has, back] = track[end[has] - 1 - back]
+        last_pos = np.full(n_playlists, -1)
+        last_pos[count > 0] = pos[end[count > 0] - 1]
+        return cls(last, (count > 0) & (last_pos == count - 1))
+
+    def extend(self, tracks: Sequence[Sequence[int]]) -> None:
+        """Add playlists given by their tracks in order, as the first tracks of each."""
+        window = self.last.shape[1]
+        new = np.full((len(tracks), window), -1, np.int64)
+        for r, t in enumerate(tracks):
+            tail = np.asarray(t, np.int64)[::-1][:window]
+            new[r, :len(tail)] = tail
+        self.last = np.vstack([self.last, new])
+        self.from_start = np.concatenate([self.from_start, np.array([len(t) > 0 for t in tracks], bool)])
+
+    def recent(self, rows: np.ndarray, n_tracks: int) -> sp.csr_matrix:
+        """Rows x tracks: weight 1 on each playlist's last track, 1/2 on the one before, and so on."""
+        last = self.last[np.asarray(rows)]
+        r, back = np.nonzero(last >= 0)
+        m = sp.csr_matrix(((1.0 / (1 + back)).astype(np.float32), (r, last[r, back])), shape=(len(last), n_tracks))
+        m.sum_duplicates()
+        return m

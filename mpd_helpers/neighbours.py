@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mpd_helpers.dataset import Dataset
+from mpd_helpers.matrix import PlaylistOrder, transitions
 from mpd_helpers.ranking import top_k_per_row
 from mpd_helpers.recommend import Recommender
 
@@ -50,8 +51,11 @@ class ItemKNN(Recommender):
 
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
         """Summed similarities of each candidate to the playlist's seeds."""
-        seeds = self.matrix[rows] @ self.seed_w
-        shared = seeds @ self.train_t  # rows x training playlists that hold a seed
+        return self.from_seeds(self.matrix[rows])
+
+    def from_seeds(self, seeds: sp.csr_matrix) -> sp.csr_matrix:
+        """The scores of any sets of seed tracks (rows x tracks, weighted): two sparse products."""
+        shared = (seeds @ self.seed_w) @ self.train_t  # rows x training playlists that hold a seed
         return (shared @ self.train @ self.candidate_w).tocsr()
 
 
@@ -80,19 +84,15 @@ class RP3beta(ItemKNN):
         super().fit(ds, matrix)
         if self.prune is not None:
             n = self.matrix.shape[1]
-            blocks = [top_k_per_row(self._walk(sp.identity(n, np.float32, format="csr")[a:a + self.chunk]),
+            blocks = [top_k_per_row(self.from_seeds(sp.identity(n, np.float32, format="csr")[a:a + self.chunk]),
                                     self.prune) for a in range(0, n, self.chunk)]
             self.successors = sp.vstack(blocks).tocsr()
         return self
 
-    def _walk(self, seeds: sp.csr_matrix) -> sp.csr_matrix:
-        """Arrival scores of three steps from the given seed rows."""
-        return ((seeds @ self.seed_w) @ self.train_t @ self.train @ self.candidate_w).tocsr()
-
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
-        """Summed arrival scores from each playlist's seeds."""
+        """Summed arrival scores of three steps from each playlist's seeds."""
         if self.prune is None:
-            return self._walk(self.matrix[rows])
+            return self.from_seeds(self.matrix[rows])
         return (self.matrix[rows] @ self.successors).tocsr()
 
 
@@ -128,6 +128,39 @@ class PlaylistKNN(Recommender):
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
         """Summed weights of the nearest training playlists that hold each track."""
         return (self.neighbours(rows) @ self.train).tocsr()
+
+
+class Successors(Recommender):
+    """A next-track model: the tracks that directly follow the playlist's last tracks elsewhere.
+
+    With $T_{ij}$ the number of training playlists in which track $j$ directly follows track
+    $i$, and the playlist's last ``window`` known tracks $s_1$ (the latest), $s_2$, ..., a
+    candidate scores $\\sum_d T_{s_d j} / (d \\sum_k T_{s_d k})$: the share of each one's
+    successors that it is, weighted by recency. Playlists are ordered, and a first-n challenge
+    playlist continues from its last seed.
+    """
+
+    name = "successors"
+
+    def __init__(self, window: int = 3, fallback: Recommender | None = None):
+        self.window, self.fallback = window, fallback
+
+    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "Successors":
+        """Count the training playlists' transitions; note each playlist's last tracks."""
+        super().fit(ds, matrix)
+        training = ds.entries[~ds.playlists["is_challenge"].to_numpy()[ds.entries["pid"].to_numpy()]]
+        counts = transitions(training, self.matrix.shape[1])
+        self.follow = (_diag(1.0 / np.maximum(counts.sum(axis=1).A1, 1)) @ counts).tocsr()
+        self.order = PlaylistOrder.of(ds.entries, self.matrix.shape[0], self.window)
+        return self
+
+    def _add_rows(self, titles, tracks: list[np.ndarray]) -> None:
+        """Note the new playlists' last tracks."""
+        self.order.extend(tracks)
+
+    def scores(self, rows: np.ndarray) -> sp.csr_matrix:
+        """The recency-weighted shares of the last tracks' successors."""
+        return (self.order.recent(rows, self.matrix.shape[1]) @ self.follow).tocsr()
 
 
 def _diag(values: np.ndarray) -> sp.dia_matrix:

@@ -20,7 +20,6 @@ from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from mpd_helpers import dataset, factorization, matrix, metrics, neighbours, recommend, rerank, submission, titles
 from mpd_helpers import io as files
@@ -163,10 +162,7 @@ def continue_playlist(model: recommend.Recommender, tracks: pd.DataFrame, title:
     if unknown:
         raise MPDInputError(f"{len(unknown)} seed track(s) not in the dataset: {', '.join(unknown[:3])}",
                             field="track")
-    cols = np.unique(where)
-    row = sp.csr_matrix((np.ones(len(cols), np.float32), (np.zeros(len(cols), int), cols)),
-                        shape=(1, len(tracks)))
-    rows = model.add_playlists(row, pd.Series([title or ""]))
+    rows = model.add_playlists([pd.unique(where)], pd.Series([title or ""]))
     picked = model.recommend(rows, n=n, progress=False)[0]
     shown = tracks.iloc[picked[picked >= 0]][["track_name", "artist_name", "album_name", "track_uri"]]
     return shown.reset_index(drop=True).rename_axis("rank").set_axis(

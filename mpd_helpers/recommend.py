@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -71,23 +71,31 @@ class Recommender(ABC):
             out = out + place_rows(other, np.flatnonzero(~seeded), len(rows))
         return out.tocsr()
 
-    def add_playlists(self, seeds: sp.csr_matrix, titles: pd.Series) -> np.ndarray:
+    def add_playlists(self, tracks: Sequence[Sequence[int]], titles: pd.Series) -> np.ndarray:
         """Make new playlists servable without refitting; returns their rows.
 
-        ``seeds`` holds one row of seed tracks per new playlist (columns: the fitted track
-        indices), ``titles`` their titles. The fitted model is unchanged: new playlists are
-        only ever served, never learnt from.
+        ``tracks`` holds each new playlist's seed tracks (fitted track indices) in playlist
+        order, ``titles`` their titles. The fitted model is unchanged: new playlists are only
+        ever served, never learnt from.
         """
-        if seeds.shape[0] != len(titles) or seeds.shape[1] != self.matrix.shape[1]:
-            raise ValueError(f"seeds of shape {seeds.shape} and {len(titles)} titles do not match "
-                             f"{self.matrix.shape[1]} tracks")
+        n_tracks = self.matrix.shape[1]
+        if len(tracks) != len(titles):
+            raise ValueError(f"{len(tracks)} track lists and {len(titles)} titles do not match")
+        tracks = [np.asarray(t, np.int64) for t in tracks]
+        flat = np.concatenate([np.empty(0, np.int64), *tracks])
+        if ((flat < 0) | (flat >= n_tracks)).any():
+            raise ValueError(f"seed track indices must lie in 0..{n_tracks - 1}")
+        row = np.repeat(np.arange(len(tracks)), [len(t) for t in tracks])
+        seeds = sp.csr_matrix((np.ones(len(flat), np.float32), (row, flat)), shape=(len(tracks), n_tracks))
+        seeds.sum_duplicates()
+        seeds.data[:] = 1.0
         first = self.matrix.shape[0]
         titles = pd.Series(titles, dtype=object).reset_index(drop=True)
         tree = self._tree()
         for model in tree:  # a model that cannot serve new playlists says so here
-            model._add_rows(titles)
+            model._add_rows(titles, tracks)
         for model in tree:
-            model.matrix = sp.vstack([model.matrix, sp.csr_matrix(seeds, dtype=model.matrix.dtype)]).tocsr()
+            model.matrix = sp.vstack([model.matrix, seeds.astype(model.matrix.dtype)]).tocsr()
         return np.arange(first, self.matrix.shape[0])
 
     def _tree(self) -> list["Recommender"]:
@@ -100,7 +108,7 @@ class Recommender(ABC):
                 todo.extend(model._parts())
         return list(found.values())
 
-    def _add_rows(self, titles: pd.Series) -> None:
+    def _add_rows(self, titles: pd.Series, tracks: list[np.ndarray]) -> None:
         """Extend any per-playlist state of the model to new rows (none by default)."""
 
     def _parts(self) -> list["Recommender"]:
@@ -165,7 +173,7 @@ class NeuMFClusters(Recommender):
         self.cluster_tracks.data[:] = 1.0
         return self
 
-    def _add_rows(self, titles: pd.Series) -> None:
+    def _add_rows(self, titles: pd.Series, tracks: list[np.ndarray]) -> None:
         """A new playlist has no embedding and no cluster: NeuMF cannot serve it."""
         raise NotImplementedError("NeuMF + k-means serves only playlists it was trained with")
 

@@ -19,7 +19,8 @@ import scipy.sparse as sp
 
 from mpd_helpers.dataset import Dataset
 from mpd_helpers.factorization import ALS
-from mpd_helpers.neighbours import ItemKNN, PlaylistKNN, RP3beta
+from mpd_helpers.matrix import PlaylistOrder
+from mpd_helpers.neighbours import ItemKNN, PlaylistKNN, Successors
 from mpd_helpers.ranking import place_rows, rank_per_row, scale_rows, top_k_per_row, values_at
 from mpd_helpers.recommend import Recommender
 from mpd_helpers.titles import TitleModel
@@ -57,13 +58,18 @@ class Blend(Recommender):
         """Every component."""
         return self.components
 
-    def _add_rows(self, titles) -> None:
+    def _add_rows(self, titles, tracks) -> None:
         """A re-ranker (NeuMF) knows only the playlists it was trained with."""
         if self.reranker is not None:
             raise NotImplementedError(f"{self.name} re-ranks with a model of trained playlists only")
 
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
         """The weighted sum of row-scaled component scores, then the re-ranker's term."""
+        return self.combine(rows, {})
+
+    def combine(self, rows: np.ndarray, known: dict[int, sp.csr_matrix]) -> sp.csr_matrix:
+        """:meth:`scores`, taking a component's candidates for all ``rows`` from ``known``
+        (keyed by ``id(component)``) where the caller has them already."""
         rows = np.asarray(rows)
         n_seeds = self.matrix[rows].getnnz(axis=1)
         w = np.asarray(self.weights(n_seeds), np.float32)  # rows x components
@@ -71,7 +77,8 @@ class Blend(Recommender):
         for j, component in enumerate(self.components):
             used = np.flatnonzero(w[:, j])
             if len(used):
-                part = scale_rows(component.candidates(rows[used]))
+                given = known.get(id(component))
+                part = scale_rows(given[used] if given is not None else component.candidates(rows[used]))
                 total = total + place_rows(sp.diags(w[used, j]) @ part, used, len(rows))
         total = total.tocsr()
         if self.reranker is not None:
@@ -171,7 +178,7 @@ def validation_split(ds: Dataset, per_category: int = 100, seed: int = 0
 
 
 class LearnedRanker(Recommender):
-    """Candidates from a first stage and from the best of some sources, re-ordered by LightGBM (lambdarank).
+    """Candidates from a first stage and from the best of some sources, re-ordered by a LightGBM ranker.
 
     ``sources`` make the models whose scores are the ranker's features; ``first_stage``
     composes fitted sources into the first stage (a :class:`Blend`, say). A playlist's
@@ -182,23 +189,26 @@ class LearnedRanker(Recommender):
     (:func:`validation_split`), never from the held-out truth. Its features, per
     (playlist, candidate): the first stage's and every source's score (scaled to the
     playlist's best) and rank, the candidate's popularity, how many seeds share its artist
-    and its album, the number of seeds and whether there is a title. It is trained to order
-    the whole list of 500 (``lambdarank_truncation_level``), as the challenge's NDCG grades it.
+    and its album, the number of seeds and whether there is a title; and from the playlist's
+    order, whether the seeds are its first tracks, whether the candidate shares the last
+    seed's artist or album, and its item-kNN similarity to the last seed. Its loss is XE-NDCG
+    (``rank_xendcg``), a listwise bound on NDCG over each playlist's whole list of
+    candidates; ``params`` go to ``lightgbm.LGBMRanker``.
     """
 
     needs_seeds = False
 
     def __init__(self, sources: dict[str, Callable[[], Recommender]],
                  first_stage: Callable[[dict[str, Recommender]], Recommender],
-                 pool: dict[str, int] | None = None, depth: int = 300, per_category: int = 100,
+                 pool: dict[str, int] | None = None, depth: int = 300, per_category: int = 200,
                  seed: int = 0, name: str = "two-stage", **params):
         self.sources, self.first_stage, self.pool = sources, first_stage, dict(pool or {})
         unknown = set(self.pool) - set(sources)
         if unknown:
             raise ValueError(f"pool names unknown sources: {', '.join(sorted(unknown))}")
         self.depth, self.per_category, self.seed, self.name = depth, per_category, seed, name
-        self.params = {"n_estimators": 300, "learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 100,
-                       "lambdarank_truncation_level": 500, **params}
+        self.params = {"objective": "rank_xendcg", "n_estimators": 150, "learning_rate": 0.1, "num_leaves": 15,
+                       "min_child_samples": 100, **params}
 
     def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "LearnedRanker":
         """Learn the ranker on the validation challenge, then refit the sources on all training data."""
@@ -215,7 +225,7 @@ class LearnedRanker(Recommender):
         i, c, features, _ = self._features(rows, val_matrix, val.playlists["name"].notna().to_numpy())
         labels = np.asarray(truth[i, c]).ravel()
         group = np.bincount(i, minlength=len(rows))
-        self.ranker = lightgbm.LGBMRanker(objective="lambdarank", random_state=self.seed, deterministic=True,
+        self.ranker = lightgbm.LGBMRanker(random_state=self.seed, deterministic=True,
                                           force_row_wise=True, n_jobs=1, verbose=-1, **self.params)
         self.ranker.fit(features, labels, group=group[group > 0])
         self.feature_names = list(features.columns)
@@ -223,15 +233,20 @@ class LearnedRanker(Recommender):
         return self
 
     def _fit_sources(self, ds: Dataset, matrix: sp.csr_matrix) -> None:
-        """Fresh sources fitted on ``ds``, and the first stage made of them."""
+        """Fresh sources fitted on ``ds``, the first stage made of them, and the order of each playlist."""
         self.models = {name: make().fit(ds, matrix) for name, make in self.sources.items()}
         self.candidate_model = self.first_stage(self.models).fit(ds, matrix)
+        self.order = PlaylistOrder.of(ds.entries, ds.n_playlists, window=1)
 
     def _features(self, rows: np.ndarray, matrix: sp.csr_matrix, has_title: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, sp.csr_matrix]:
         """Candidate pairs (position in ``rows``, track) in order, their features, the first stage's scores."""
-        first = self.candidate_model.candidates(rows)
         scores = {name: model.candidates(rows) for name, model in self.models.items()}
+        if isinstance(self.candidate_model, Blend):  # built of the sources: their scores are known
+            known = {id(model): scores[name] for name, model in self.models.items()}
+            first = self.candidate_model.combine(rows, known).astype(np.float32).tocsr()
+        else:
+            first = self.candidate_model.candidates(rows)
         pooled = top_k_per_row(first, self.depth)
         for name, k in self.pool.items():
             pooled = pooled + top_k_per_row(scores[name], k)
@@ -252,7 +267,21 @@ class LearnedRanker(Recommender):
         columns["seeds from its album"] = values_at(same_album, i, self.album_of.indices[c]) / np.maximum(n_seeds[i], 1)
         columns["seeds"] = n_seeds[i]
         columns["has title"] = has_title[rows][i].astype(np.float32)
+        columns.update(self._order_features(rows, i, c))
         return i, c, pd.DataFrame(columns), first
+
+    def _order_features(self, rows: np.ndarray, i: np.ndarray, c: np.ndarray) -> dict[str, np.ndarray]:
+        """What the playlists' order says: are the seeds its first tracks; the candidate against the last seed."""
+        last = self.order.last[rows, 0]
+        known = last[i] >= 0
+        latest = np.maximum(last[i], 0)
+        out = {"seeds are the first tracks": self.order.from_start[rows][i].astype(np.float32),
+               "last seed's artist": (known & (self.artist_of.indices[c] == self.artist_of.indices[latest])),
+               "last seed's album": (known & (self.album_of.indices[c] == self.album_of.indices[latest]))}
+        if isinstance(self.models.get("item-kNN"), ItemKNN):
+            out["item-kNN from the last seed"] = values_at(
+                self.models["item-kNN"].from_seeds(self.order.recent(rows, self.matrix.shape[1])), i, c)
+        return {name: np.asarray(v, np.float32) for name, v in out.items()}
 
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
         """The ranker's order for the pooled candidates, then the first stage's order for the rest."""
@@ -272,10 +301,11 @@ class LearnedRanker(Recommender):
         """The first stage and every source."""
         return [self.candidate_model, *self.models.values()]
 
-    def _add_rows(self, titles) -> None:
-        """New playlists: their title flag."""
+    def _add_rows(self, titles, tracks) -> None:
+        """New playlists: their title flag and the order of their tracks."""
         self.has_title = np.concatenate([self.has_title, pd.Series(titles).fillna("").astype(str).str.strip()
                                          .ne("").to_numpy()])
+        self.order.extend(tracks)
 
 
 # --- the book's pipelines, by name -----------------------------------------------------------
@@ -288,9 +318,9 @@ def first_stage(models: dict[str, Recommender]) -> Blend:
 
 
 def sources(seed: int = 0) -> dict[str, Callable[[], Recommender]]:
-    """The two-stage pipeline's sources: the neighbour models, iALS and the title model."""
+    """The two-stage pipeline's sources: the neighbour models, iALS, the next-track model and the title model."""
     return {"item-kNN": ItemKNN, "playlist-kNN": PlaylistKNN, "iALS": partial(ALS, seed=seed, k=500),
-            "RP3beta": RP3beta, "title": TitleModel}
+            "successors": Successors, "title": TitleModel}
 
 
 def neighbour_blend(**options) -> Blend:
@@ -303,7 +333,7 @@ def first_stage_alone(seed: int = 0) -> Blend:
     return first_stage({name: make() for name, make in sources(seed).items()})
 
 
-def two_stage(seed: int = 0, depth: int = 300, per_category: int = 100) -> LearnedRanker:
+def two_stage(seed: int = 0, depth: int = 300, per_category: int = 200) -> LearnedRanker:
     """The book's best pipeline: the first stage's 300 best, iALS's 300 best and playlist-kNN's 200 best
     candidates of each playlist, ordered by the learned ranker."""
     return LearnedRanker(sources(seed), first_stage, pool={"iALS": 300, "playlist-kNN": 200}, depth=depth,

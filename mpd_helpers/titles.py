@@ -52,7 +52,7 @@ class TitleModel(Recommender):
         sim = top_k_per_row((query @ self.train_vectors.T).tocsr(), self.k)
         return (sim @ self.train).tocsr()
 
-    def _add_rows(self, titles: pd.Series) -> None:
+    def _add_rows(self, titles: pd.Series, tracks: list[np.ndarray]) -> None:
         """Normalise the new playlists' titles."""
         self.titles = pd.concat([self.titles, normalize_titles(titles)], ignore_index=True)
 
@@ -73,7 +73,7 @@ class SameTitle(Recommender):
         self.title_tracks = (member @ self.train).tocsr()
         return self
 
-    def _add_rows(self, titles: pd.Series) -> None:
+    def _add_rows(self, titles: pd.Series, tracks: list[np.ndarray]) -> None:
         """Look the new titles up; a title no training playlist has gets no candidates."""
         codes = self.vocab.get_indexer(normalize_titles(titles))
         self.codes = np.concatenate([self.codes, np.where(codes >= 0, codes, len(self.vocab))])

@@ -34,7 +34,7 @@ SMALL = {  # parameters that make each chapter quick; every chapter ignores the 
 }
 # The package code each chapter shows, included from the source (``literalinclude``).
 INCLUDED = {
-    "01_representation": ["matrix.utility_matrix"],
+    "01_representation": ["dataset.read_lean", "matrix.utility_matrix"],
     "02_neumf": ["neumf.build_model", "neumf.sample_negatives", "neumf.train", "neumf.Trainer._apply"],
     "03_clustering": ["clustering.fit_kmeans"],
     "04_application": ["recommend.NeuMFClusters", "recommend.Recommender.candidates", "ranking.top_n",
@@ -42,7 +42,7 @@ INCLUDED = {
     "05_submission": ["submission.write", "submission._check_tracks", "submission.verify"],
     "06_evaluation": ["metrics.evaluate", "metrics.compare", "neighbours.ItemKNN", "neighbours.PlaylistKNN",
                       "titles.TitleModel"],
-    "07_beyond": ["neighbours.RP3beta", "factorization.ALS", "rerank.Blend", "rerank.LearnedRanker.fit",
+    "07_beyond": ["neighbours.RP3beta", "neighbours.Successors", "factorization.ALS", "rerank.Blend", "rerank.LearnedRanker.fit",
                   "rerank.two_stage"],
 }
 sys.path.insert(0, str(ROOT / "tools"))

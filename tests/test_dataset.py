@@ -167,3 +167,45 @@ def test_a_bad_source_pid_is_named(tmp_path):
     truth.write_bytes(orjson.dumps(doc))
     with pytest.raises(MPDInputError, match=r"truth.json, pid \d+, field 'source_pid': expected int"):
         dataset.load(mpd_dir(5), b.challenge_path, truth, progress=False)
+
+
+def test_the_lean_loader_keeps_every_entry_as_read_with_each_string_once(tmp_path):
+    b = challenge_build()
+    ds = dataset.load(mpd_dir(5), b.challenge_path, b.truth_path, progress=False, workers=2)
+    # what the full reader gives, less the held-out playlists, then the challenge playlists
+    part = dataset.read_slices(mpd_dir(5), progress=False)
+    held_out = {p["source_pid"] for p in orjson.loads(b.truth_path.read_bytes())["playlists"]}
+    kept = ~part.playlists["pid"].isin(held_out).to_numpy()
+    read = part.entries[kept[part.entries["row"].to_numpy()]]
+    given = dataset.read_challenge(b.challenge_path).entries
+    e = ds.entries
+    for column, source in (("trackid", "track_uri"), ("artist_name", "artist_name"), ("track_name", "track_name"),
+                           ("pos", "pos")):
+        expected = np.concatenate([read[source].to_numpy(), given[source].to_numpy()])
+        assert (e[column].to_numpy() == expected).all(), column
+    uris = np.unique(np.concatenate([read["track_uri"].to_numpy(), given["track_uri"].to_numpy()]).astype(str))
+    assert (ds.tracks["track_uri"].to_numpy() == uris).all()
+    assert (e["track_index"].to_numpy() == np.searchsorted(uris, e["trackid"].to_numpy().astype(str))).all()
+    # each distinct string is stored once, each entry keeps a code
+    for column in ("trackid", "artist_name", "track_name"):
+        assert e[column].dtype == "category" and len(e[column].cat.categories) <= ds.n_tracks
+    # the same dataset with one reader, and after a round trip through Parquet
+    alone = dataset.load(mpd_dir(5), b.challenge_path, b.truth_path, progress=False, workers=1)
+    again = dataset.read_saved(dataset.save(ds, tmp_path / "saved"))
+    for other in (alone, again):
+        for name in ("entries", "tracks", "playlists"):
+            assert getattr(other, name).equals(getattr(ds, name)), name
+
+
+def test_the_lean_loader_names_a_pid_repeated_in_another_slice(tmp_path):
+    d = copy_dir(mpd_dir(2), tmp_path / "mpd")
+    second = d / "mpd.slice.1000-1999.json"
+    doc = orjson.loads(second.read_bytes())
+    doc["playlists"][0]["pid"] = 5
+    second.write_bytes(orjson.dumps(doc))
+    with pytest.raises(MPDInputError, match=rf"{second}, pid 5, field 'pid': duplicate pid, first in .*{SLICE}"):
+        dataset.load(d, progress=False)
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        ds = dataset.load(d, lenient=True, progress=False)
+    assert ds.n_playlists == 1999 and ds.skipped == 1

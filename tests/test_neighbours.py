@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from mpd_helpers import dataset, neighbours
+from mpd_helpers import dataset, matrix, neighbours
 
 
 def _toy(n_train: int = 60, n_test: int = 8, n_tracks: int = 40, seed: int = 0):
@@ -70,3 +70,42 @@ def test_rp3beta_is_a_damped_three_step_walk_and_pruning_keeps_the_strongest_ste
     kept = np.where(walk >= -np.sort(-walk, axis=1)[:, 4:5], walk, 0)  # (no ties in random data)
     assert (pruned.successors.getnnz(axis=1) <= 5).all()
     assert np.allclose(pruned.scores(rows).toarray(), seeds @ kept, rtol=1e-4, atol=1e-8)
+
+
+def _ordered(lists: list[list[int]], challenge: list[bool], n_tracks: int, positions=None):
+    """A dataset of playlists given by their tracks in order (positions 0, 1, ... unless given)."""
+    pid = np.repeat(np.arange(len(lists)), [len(t) for t in lists])
+    pos = np.concatenate([np.arange(len(t)) if positions is None or positions[r] is None else positions[r]
+                          for r, t in enumerate(lists)]).astype(int)
+    entries = pd.DataFrame({"pid": pid, "pos": pos, "track_index": np.concatenate(lists).astype(int)})
+    ds = dataset.Dataset(entries, pd.DataFrame(index=range(n_tracks)),
+                         pd.DataFrame({"is_challenge": challenge, "name": ["x"] * len(lists)}))
+    return ds, matrix.utility_matrix(entries, len(lists), n_tracks)
+
+
+def test_successors_share_the_last_tracks_followers_weighted_by_recency():
+    # training: 1 -> 2 twice, 1 -> 3 once, 0 -> 4; the challenge playlists end ... 0, 1
+    train = [[1, 2], [1, 2], [5, 1, 3], [0, 4]]
+    ds, m = _ordered(train + [[6, 0, 1], [1, 0]], [False] * 4 + [True] * 2, 8)
+    model = neighbours.Successors(window=2).fit(ds, m)
+    s = model.scores(np.array([4, 5])).toarray()
+    assert np.allclose(s[0], [0, 0, 2 / 3, 1 / 3, 1 / 2, 0, 0, 0])  # after 1 (weight 1), after 0 (weight 1/2)
+    assert np.allclose(s[1], [0, 0, 1 / 3, 1 / 6, 1, 0, 0, 0])  # after 0 (1), after 1 (1/2)
+    # a track followed only within challenge playlists (6 -> 0) is not learnt from
+    assert model.follow[6].nnz == 0
+    # a new playlist continues from its own last tracks, given in order
+    new = model.add_playlists([[0, 1], [1, 0]], pd.Series(["a", "b"]))
+    assert np.allclose(model.scores(new).toarray(), s)
+
+
+def test_playlist_order_knows_the_last_tracks_and_whether_seeds_start_the_playlist():
+    lists = [[3, 4, 5], [7], [2, 9], []]
+    ds, _ = _ordered(lists, [False, True, True, True], 10, positions=[None, None, [4, 10], None])
+    order = matrix.PlaylistOrder.of(ds.entries, 4, window=2)
+    assert order.last.tolist() == [[5, 4], [7, -1], [9, 2], [-1, -1]]
+    assert order.from_start.tolist() == [True, True, False, False]  # random seeds (4, 10) do not start it
+    order.extend([[1, 2, 3], []])
+    assert order.last[4:].tolist() == [[3, 2], [-1, -1]] and order.from_start[4:].tolist() == [True, False]
+    assert np.allclose(order.recent(np.array([0, 2]), 10).toarray()[:, [2, 4, 5, 9]], [[0, 0.5, 1, 0], [0.5, 0, 0, 1]])
+    # only adjacent positions make a transition
+    assert matrix.transitions(ds.entries, 10).toarray()[[3, 4, 2], [4, 5, 9]].tolist() == [1, 1, 0]

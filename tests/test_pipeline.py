@@ -61,7 +61,7 @@ def test_a_new_playlist_is_served_as_a_fitted_one(data, method):
     rows = ds.challenge_rows[::7]
     fitted = model.recommend(rows, n=100, progress=False)
     model = pickle.loads(pickle.dumps(model))  # as `continue` keeps it between calls
-    new = model.add_playlists(m[rows], ds.playlists["name"].iloc[rows])
+    new = model.add_playlists(ds.track_lists(rows), ds.playlists["name"].iloc[rows])
     assert (new >= ds.n_playlists).all()
     served = model.recommend(new, n=100, progress=False)
     if method not in pipeline.SOLVED_FOR_NEW:
@@ -76,7 +76,7 @@ def test_neumf_cannot_serve_a_new_playlist(data):
     model = recommend.NeuMFClusters(lambda u, i: np.zeros(len(u)), np.zeros(ds.n_playlists, int),
                                     titles.TitleModel()).fit(ds, m)
     with pytest.raises(NotImplementedError):
-        model.add_playlists(m[:1], pd.Series(["x"]))
+        model.add_playlists([[0]], pd.Series(["x"]))
 
 
 def test_continue_fits_once_then_reuses_the_saved_model(tmp_path, capsys):

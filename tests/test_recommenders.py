@@ -30,7 +30,7 @@ def _blend(**kwargs) -> rerank.Blend:
 
 def _small_sources() -> dict:
     return {"item-kNN": neighbours.ItemKNN, "playlist-kNN": neighbours.PlaylistKNN, "title": titles.TitleModel,
-            "iALS": lambda: factorization.ALS(factors=16, iterations=3, k=100)}
+            "iALS": lambda: factorization.ALS(factors=16, iterations=3, k=100), "successors": neighbours.Successors}
 
 
 def _small_first_stage(models: dict) -> rerank.Blend:
@@ -48,7 +48,7 @@ def test_two_stage_ranks_each_pooled_source_best_and_shares_its_models(data):
     for best in (top_k_per_row(ranker.models["playlist-kNN"].candidates(rows), 30),
                  top_k_per_row(ranker.candidate_model.candidates(rows), 60)):
         assert (best - best.multiply(ranked)).nnz == 0  # nothing of a pooled source's best is left out
-    new = ranker.add_playlists(m[rows[:3]], ds.playlists["name"].iloc[rows[:3]])
+    new = ranker.add_playlists(ds.track_lists(rows[:3]), ds.playlists["name"].iloc[rows[:3]])
     assert all(model.matrix.shape[0] == ds.n_playlists + 3 for model in ranker._tree())  # each part once
     assert (ranker.recommend(new, n=20, progress=False) >= 0).all()
 
@@ -65,6 +65,7 @@ FACTORIES = {
     "blend + re-ranker": lambda n: _blend(reranker=_score, rerank_weight=0.3),
     "RP3beta": lambda n: neighbours.RP3beta(fallback=titles.TitleModel()),
     "RP3beta, pruned": lambda n: neighbours.RP3beta(prune=50),
+    "successors": lambda n: neighbours.Successors(fallback=titles.TitleModel()),
     "item-kNN, damped, length-weighted": lambda n: neighbours.ItemKNN(damping=0.7, length_weight=True),
     "two-stage": lambda n: rerank.LearnedRanker(_small_sources(), _small_first_stage, pool={"playlist-kNN": 30},
                                                 depth=60, per_category=5, n_estimators=20),
