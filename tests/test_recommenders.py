@@ -145,3 +145,16 @@ def test_blend_serves_seedless_playlists_by_title_and_reranker_reorders(data):
     top = reranked.recommend(seeded, n=500, progress=False)
     base = plain.recommend(seeded, n=500, progress=False)
     assert (top[:, 0] % 97 == 0).mean() > (base[:, 0] % 97 == 0).mean()
+
+
+def test_new_playlists_must_name_fitted_tracks_and_match_their_titles(data):
+    ds, m = data
+    model = neighbours.Successors().fit(ds, m)
+    with pytest.raises(ValueError, match=rf"0..{ds.n_tracks - 1}"):
+        model.add_playlists([[0, ds.n_tracks]], ["x"])
+    with pytest.raises(ValueError, match="2 track lists and 1 titles"):
+        model.add_playlists([[0], [1]], ["x"])
+    assert model.matrix.shape[0] == ds.n_playlists  # nothing was added
+    new = model.add_playlists([[3, 1, 3], []], ["x", "y"])
+    assert model.matrix[new[0]].indices.tolist() == [1, 3] and model.matrix[new[1]].nnz == 0
+    assert model.order.last[new[0], 0] == 3 and model.order.from_start[new].tolist() == [True, False]
