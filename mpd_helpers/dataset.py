@@ -105,8 +105,8 @@ def _merge(parts: Iterable[Lean]) -> Lean:
     offset, skipped, skipped_files = 0, 0, []
     for part in parts:
         before = len(number)
-        codes = np.fromiter((number.setdefault(uri, len(number)) for uri in part.tracks["track_uri"]), np.int64,
-                            len(part.tracks))
+        uris = part.tracks["track_uri"].to_numpy(object)
+        codes = np.fromiter((number.setdefault(uri, len(number)) for uri in uris), np.int64, len(uris))
         tables.append(part.tracks[codes >= before])
         rows.append(part.row + offset)
         positions.append(part.pos)
