@@ -185,8 +185,9 @@ if graded:
 # :caption: mpd_helpers/neighbours.py
 # ```
 #
-# Alone it knows only a few tracks per playlist (those that ever followed its last three),
-# so it is not meant to stand alone; what it knows, the other models do not.
+# Alone it knows only a few tracks per playlist, those that ever followed its last three,
+# and the rest of its list is the popular fill; it is meant as one more signal for the
+# ranker below, not as a recommender of its own.
 
 # %% tags=["nbval-ignore-output"]
 run("successors", neighbours.Successors(fallback=titles.TitleModel()))
