@@ -368,7 +368,7 @@ def train(matrix: sp.csr_matrix, config: NeuMFConfig | None = None,
     trainer = Trainer(model, config.learning_rate)
     rng = np.random.default_rng(config.seed)
     matrix, history_rows = sample_rows(matrix, config.sample_playlists, rng)
-    history: dict = {"loss": [], "accuracy": [], "seconds": [], "trained_playlists": history_rows}
+    history: dict = {"loss": [], "accuracy": [], "seconds": [], "samples": [], "trained_playlists": history_rows}
     for epoch in range(config.epochs):
         start = time.perf_counter()
         users, items, labels = sample_negatives(matrix, config.n_negatives, rng)
@@ -380,6 +380,7 @@ def train(matrix: sp.csr_matrix, config: NeuMFConfig | None = None,
         history["loss"].append(loss)
         history["accuracy"].append(accuracy)
         history["seconds"].append(time.perf_counter() - start)
+        history["samples"].append(len(labels))
     history["config"] = dataclasses.asdict(config)
     history["config"]["dense_layers"] = list(config.dense_layers)
     history["config"]["reg_layers"] = list(config.reg_layers)

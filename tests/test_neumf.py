@@ -175,5 +175,8 @@ def test_a_sample_of_playlists_trains_only_their_rows():
     assert history["trained_playlists"] == 20 and (~untouched).sum() == 20
     _, all_rows = neumf.train(mat, neumf.NeuMFConfig(epochs=1, batch_size=64, seed=2, **SMALL), progress=False)
     assert all_rows["trained_playlists"] == int((mat.getnnz(axis=1) > 0).sum())
+    # an epoch is each trained playlist's positives and n_negatives negatives per positive
+    assert all_rows["samples"] == [mat.nnz * 5]
+    assert history["samples"][0] < mat.nnz * 5
     with pytest.raises(MPDInputError, match="sample_playlists"):
         neumf.train(mat, neumf.NeuMFConfig(epochs=1, sample_playlists=0, **SMALL), progress=False)
