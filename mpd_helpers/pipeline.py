@@ -216,7 +216,8 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
                                           "~/.cache/mpd-book (or --model-dir), so later calls take seconds.")
     c.add_argument("mpd_dir", help="directory of mpd.slice.*.json files")
     c.add_argument("--title", help="the playlist's title")
-    c.add_argument("--track", action="append", metavar="URI", help="a seed track URI (repeat for several)")
+    c.add_argument("--track", action="append", metavar="URI",
+                   help="a seed track URI; repeat for several, in playlist order")
     c.add_argument("-n", type=positive_int, default=20, help="how many tracks (default 20)")
     c.add_argument("--method", choices=list(METHODS), default="playlist-knn")
     c.add_argument("--model-dir", help="where to keep the fitted model (default: a user cache folder)")
