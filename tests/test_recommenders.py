@@ -158,3 +158,12 @@ def test_new_playlists_must_name_fitted_tracks_and_match_their_titles(data):
     new = model.add_playlists([[3, 1, 3], []], ["x", "y"])
     assert model.matrix[new[0]].indices.tolist() == [1, 3] and model.matrix[new[1]].nnz == 0
     assert model.order.last[new[0], 0] == 3 and model.order.from_start[new].tolist() == [True, False]
+
+
+def test_a_blend_given_its_components_scores_combines_them_as_it_would_itself(data):
+    ds, m = data
+    rows = ds.challenge_rows
+    blend = _blend().fit(ds, m)
+    known = {id(c): c.candidates(rows) for c in blend.components}
+    given, own = blend.combine(rows, known), blend.scores(rows)
+    assert (given != own).nnz == 0 and given.nnz == own.nnz
