@@ -72,7 +72,7 @@ class Lean:
     """
 
     playlists: pd.DataFrame  # pid, name, num_tracks, n_entries, file (and num_holdouts: a challenge set)
-    row: np.ndarray  # entry -> playlist row
+    row: np.ndarray  # entry -> playlist row (int32, as are the next two)
     pos: np.ndarray  # entry -> position in its playlist
     track: np.ndarray  # entry -> row of ``tracks``
     tracks: pd.DataFrame  # TRACK_COLUMNS
@@ -93,8 +93,8 @@ def lean(part: Part) -> Lean:
     codes, _ = pd.factorize(part.entries["track_uri"])
     first = np.unique(codes, return_index=True)[1]  # codes number tracks as they first appear
     columns = [c for c in ("pid", "name", "num_tracks", "n_entries", "num_holdouts", "file") if c in part.playlists]
-    return Lean(part.playlists[columns].reset_index(drop=True), part.entries["row"].to_numpy(np.int64),
-                part.entries["pos"].to_numpy(np.int32), codes.astype(np.int64),
+    return Lean(part.playlists[columns].reset_index(drop=True), part.entries["row"].to_numpy(np.int32),
+                part.entries["pos"].to_numpy(np.int32), codes.astype(np.int32),
                 part.entries.iloc[first][TRACK_COLUMNS].reset_index(drop=True), part.skipped, part.skipped_files)
 
 
@@ -110,13 +110,13 @@ def _merge(parts: Iterable[Lean]) -> Lean:
         tables.append(part.tracks[codes >= before])
         rows.append(part.row + offset)
         positions.append(part.pos)
-        tracks.append(codes[part.track])
+        tracks.append(codes.astype(np.int32)[part.track])
         playlists.append(part.playlists)
         offset += len(part.playlists)
         skipped += part.skipped
         skipped_files += part.skipped_files
     if not playlists:
-        return Lean(pd.DataFrame(), *(np.empty(0, t) for t in (np.int64, np.int32, np.int64)),
+        return Lean(pd.DataFrame(), *(np.empty(0, np.int32) for _ in range(3)),
                     pd.DataFrame(columns=TRACK_COLUMNS))
     return Lean(pd.concat(playlists, ignore_index=True), np.concatenate(rows), np.concatenate(positions),
                 np.concatenate(tracks), pd.concat(tables, ignore_index=True), skipped, skipped_files)
@@ -503,9 +503,9 @@ def index(parts: list[Lean], skipped: int = 0) -> Dataset:
     present[merged.track] = True  # tracks only a left-out playlist held are gone
     kept = np.flatnonzero(present)
     order = kept[np.argsort(merged.tracks["track_uri"].to_numpy()[kept], kind="stable")]
-    number = np.full(len(merged.tracks), -1, np.int64)
+    number = np.full(len(merged.tracks), -1, np.int32)
     number[order] = np.arange(len(order))
-    track_index = number[merged.track].astype(np.int32)
+    track_index = number[merged.track]
     tracks = merged.tracks.iloc[order].reset_index(drop=True)
     tracks.index.name = "track_index"
     rows = merged.row
@@ -513,8 +513,8 @@ def index(parts: list[Lean], skipped: int = 0) -> Dataset:
     frame = pd.DataFrame({
         "trackid": _per_entry(tracks["track_uri"], track_index),
         "artist_name": _per_entry(tracks["artist_name"], track_index),
-        "track_name": _per_entry(tracks["track_name"], track_index), "pid": rows.astype(np.int32),
-        "num_holdouts": holdouts[rows], "track_index": track_index, "pos": merged.pos.astype(np.int32)})
+        "track_name": _per_entry(tracks["track_name"], track_index), "pid": rows,
+        "num_holdouts": holdouts[rows], "track_index": track_index, "pos": merged.pos})
     n_samples = playlists["n_entries"].to_numpy()
     table = pd.DataFrame({
         "mpd_pid": playlists["pid"].to_numpy(np.int64),
@@ -531,7 +531,7 @@ def index(parts: list[Lean], skipped: int = 0) -> Dataset:
 def _per_entry(values: pd.Series, track_index: np.ndarray) -> pd.Categorical:
     """A track attribute for every entry, each distinct value stored once."""
     codes, uniques = pd.factorize(values)
-    return pd.Categorical.from_codes(codes[track_index], uniques)
+    return pd.Categorical.from_codes(codes.astype(np.int32)[track_index], uniques)
 
 
 def add_cli(subparsers) -> None:
