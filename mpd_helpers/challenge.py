@@ -18,10 +18,13 @@ import orjson
 import pandas as pd
 
 from mpd_helpers import io as files
-from mpd_helpers.dataset import Part, read_slices
+from mpd_helpers.dataset import TRACK_COLUMNS, Lean, read_lean
 from mpd_helpers.errors import MPDInputError
 
 FIRST_CHALLENGE_PID = 1_000_000
+# A seed track in the challenge set's schema (the MPD's, keeping its position); a held-out one in the truth file.
+SEED_FIELDS = ("pos", "artist_name", "track_uri", "artist_uri", "track_name", "album_uri", "duration_ms", "album_name")
+TRUTH_FIELDS = ("pos", "track_uri", "artist_uri")
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ def _seed_mask(rng: np.random.Generator, lengths: np.ndarray, cat: Category) -> 
     return rank < cat.n_seeds
 
 
-def _select(rng: np.random.Generator, part: Part, counts: np.ndarray, taken: np.ndarray,
+def _select(rng: np.random.Generator, part: Lean, counts: np.ndarray, taken: np.ndarray,
             protected: np.ndarray, cat: Category, n: int, min_coverage: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pick ``n`` playlists of a category whose held-out tracks stay covered by the rest.
 
@@ -93,7 +96,7 @@ def _select(rng: np.random.Generator, part: Part, counts: np.ndarray, taken: np.
     training copy must stay) are updated in place. Returns the chosen rows, their seed masks and coverage.
     """
     pl = part.playlists
-    codes = part.entries["code"].to_numpy()
+    codes = part.track
     starts = np.concatenate([[0], np.cumsum(pl["n_entries"].to_numpy())[:-1]])
     lengths = pl["num_tracks"].to_numpy()
     eligible = np.flatnonzero(~taken & (lengths >= cat.min_tracks) & (lengths <= cat.max_tracks))
@@ -149,16 +152,15 @@ def _select(rng: np.random.Generator, part: Part, counts: np.ndarray, taken: np.
 def build(mpd_dir: str | Path, out_dir: str | Path, per_category: int = 100, seed: int = 0,
           min_coverage: float = 0.9, progress: bool = True) -> Build:
     """Write ``challenge_set.json`` and ``challenge_truth.json`` built from ``mpd_dir``."""
-    part = read_slices(mpd_dir, progress=progress)
+    part = read_lean(mpd_dir, progress=progress)
     return build_from(part, out_dir, per_category, seed, min_coverage)
 
 
-def build_from(part: Part, out_dir: str | Path, per_category: int = 100, seed: int = 0,
+def build_from(part: Lean, out_dir: str | Path, per_category: int = 100, seed: int = 0,
                min_coverage: float = 0.9) -> Build:
-    """:func:`build` on playlists already read."""
+    """:func:`build` on playlists already read (lean: tracks numbered as they first appear)."""
     rng = np.random.default_rng(seed)
-    part.entries["code"] = pd.factorize(part.entries["track_uri"])[0]
-    counts = np.bincount(part.entries["code"].to_numpy())
+    counts = np.bincount(part.track, minlength=len(part.tracks))
     taken = np.zeros(len(part.playlists), bool)
     protected = np.zeros(len(counts), bool)
     picked = {}
@@ -169,7 +171,9 @@ def build_from(part: Part, out_dir: str | Path, per_category: int = 100, seed: i
     out.mkdir(parents=True, exist_ok=True)
     challenge, truth, summary = [], [], []
     starts = np.concatenate([[0], np.cumsum(part.playlists["n_entries"].to_numpy())[:-1]])
-    tracks = part.entries
+    lengths, names = part.playlists["n_entries"].to_numpy(), part.playlists["name"].to_numpy(object)
+    pids, num_tracks = part.playlists["pid"].to_numpy(), part.playlists["num_tracks"].to_numpy()
+    columns = {c: part.tracks[c].to_numpy() for c in TRACK_COLUMNS}  # each distinct track's fields, once
     for cat in CATEGORIES:
         rows, masks, cov = picked[cat.number]
         summary.append({"category": cat.number, "label": cat.label, "playlists": len(rows),
@@ -177,15 +181,15 @@ def build_from(part: Part, out_dir: str | Path, per_category: int = 100, seed: i
                         "fully_covered": int((cov == 1).sum())})
         for row, mask in zip(rows, masks):
             pid = FIRST_CHALLENGE_PID + len(challenge)
-            pl = part.playlists.iloc[row]
-            records = tracks.iloc[starts[row]:starts[row] + pl["n_entries"]]
-            seeds, held = records[mask], records[~mask]
-            entry = {"name": pl["name"]} if cat.title else {}
-            entry.update({"num_holdouts": int(len(held)), "pid": pid, "num_tracks": int(pl["num_tracks"]),
-                          "tracks": _track_records(seeds), "num_samples": int(len(seeds))})
+            span = slice(starts[row], starts[row] + lengths[row])
+            track, pos = part.track[span], part.pos[span]
+            entry = {"name": names[row]} if cat.title else {}
+            entry.update({"num_holdouts": int((~mask).sum()), "pid": pid, "num_tracks": int(num_tracks[row]),
+                          "tracks": _track_records(columns, track[mask], pos[mask], SEED_FIELDS),
+                          "num_samples": int(mask.sum())})
             challenge.append(entry)
-            truth.append({"pid": pid, "category": cat.number, "source_pid": int(pl["pid"]),
-                          "tracks": held[["pos", "track_uri", "artist_uri"]].to_dict("records")})
+            truth.append({"pid": pid, "category": cat.number, "source_pid": int(pids[row]),
+                          "tracks": _track_records(columns, track[~mask], pos[~mask], TRUTH_FIELDS)})
     challenge_path, truth_path = out / "challenge_set.json", out / "challenge_truth.json"
     # Both files carry the same build id, and are renamed into place together: a reader can
     # tell a truth file that belongs to another challenge set (see check_pair).
@@ -211,10 +215,11 @@ def check_pair(challenge_path: str | Path, truth_path: str | Path) -> None:
                             file=truth_path, field="build")
 
 
-def _track_records(frame: pd.DataFrame) -> list[dict]:
-    """Seed tracks in the MPD's track schema, keeping their original ``pos``."""
-    cols = ["pos", "artist_name", "track_uri", "artist_uri", "track_name", "album_uri", "duration_ms", "album_name"]
-    return [dict(zip(cols, values)) for values in zip(*(frame[c].tolist() for c in cols))]
+def _track_records(columns: dict[str, np.ndarray], track: np.ndarray, pos: np.ndarray,
+                   fields: tuple[str, ...]) -> list[dict]:
+    """Tracks (rows of the track table, at positions ``pos``) as records with ``fields``, in that order."""
+    values = [pos.tolist() if f == "pos" else columns[f][track].tolist() for f in fields]
+    return [dict(zip(fields, record)) for record in zip(*values)]
 
 
 def read_truth(path: str | Path) -> pd.DataFrame:

@@ -11,10 +11,8 @@ with group-wise array operations. A problem is reported with its file, pid and f
 from __future__ import annotations
 
 import json
-import os
 import re
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from operator import itemgetter
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 from tqdm import tqdm
 
+from mpd_helpers import workers as parallel
 from mpd_helpers.errors import MPDInputError
 from mpd_helpers.io import leftovers, read_json, write_json, write_with
 
@@ -52,12 +51,18 @@ class Part:
 
     def drop(self, bad: np.ndarray) -> "Part":
         """Without the playlists flagged in the boolean array ``bad`` (counted as skipped)."""
-        keep = ~bad
-        new_row = np.cumsum(keep) - 1
-        entries = self.entries[keep[self.entries["row"].to_numpy()]]
-        entries = entries.assign(row=new_row[entries["row"].to_numpy()])
-        return Part(self.playlists[keep].reset_index(drop=True), entries.reset_index(drop=True),
+        keep, kept, row = _renumber(bad, self.entries["row"].to_numpy())
+        return Part(self.playlists[keep].reset_index(drop=True),
+                    self.entries[kept].assign(row=row).reset_index(drop=True),
                     self.skipped + int(bad.sum()), self.skipped_files)
+
+
+def _renumber(bad: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dropping the playlists flagged in ``bad``: the playlists kept, the entries kept (of
+    entries pointing at playlist ``row``), and those entries' new playlist rows."""
+    keep = ~bad
+    kept = keep[row]
+    return keep, kept, (np.cumsum(keep) - 1)[row[kept]]
 
 
 TRACK_COLUMNS = ["track_uri", "track_name", "artist_name", "artist_uri", "album_name", "album_uri", "duration_ms"]
@@ -81,10 +86,8 @@ class Lean:
 
     def drop(self, bad: np.ndarray) -> "Lean":
         """Without the playlists flagged in the boolean array ``bad`` (counted as skipped)."""
-        keep = ~bad
-        new_row = np.cumsum(keep) - 1
-        kept = keep[self.row]
-        return Lean(self.playlists[keep].reset_index(drop=True), new_row[self.row[kept]], self.pos[kept],
+        keep, kept, row = _renumber(bad, self.row)
+        return Lean(self.playlists[keep].reset_index(drop=True), row.astype(np.int32), self.pos[kept],
                     self.track[kept], self.tracks, self.skipped + int(bad.sum()), self.skipped_files)
 
 
@@ -261,7 +264,7 @@ def _observed(part: Part, row: int, name: str) -> str:
                                                                   "num_artists", "duration_ms") else str(actual)
 
 
-def nunique_per_row(rows: np.ndarray, values: pd.Series, n_rows: int) -> np.ndarray:
+def nunique_per_row(rows: np.ndarray, values: pd.Series | np.ndarray, n_rows: int) -> np.ndarray:
     """The number of distinct ``values`` in each playlist row."""
     codes = pd.factorize(values)[0].astype(np.int64)
     key = np.sort(rows.astype(np.int64) * (int(codes.max(initial=0)) + 1) + codes)
@@ -283,18 +286,6 @@ def _pos_in_order(part: Part) -> np.ndarray:
 def _duplicate_pids(part: Part | Lean) -> np.ndarray:
     """True for the second and later playlists that reuse a pid."""
     return part.playlists["pid"].duplicated().to_numpy()
-
-
-class _Inline:
-    """A stand-in for a process pool that maps in this process."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    map = staticmethod(map)
 
 
 def _read_slice(path: Path, lenient: bool) -> Part | str:
@@ -333,8 +324,7 @@ def _each_slice(mpd_dir: str | Path, read: Callable[[Path], object], progress: b
                 workers: int | None) -> Iterator:
     """``read`` applied to every slice file, in order, by ``workers`` processes (default: the CPUs, at most 4)."""
     files = slice_files(mpd_dir)
-    workers = min(len(files), workers or min(os.cpu_count() or 1, 4))
-    with (ProcessPoolExecutor(workers) if workers > 1 else _Inline()) as pool:
+    with parallel.pool(parallel.count(len(files), workers, most=4)) as pool:
         yield from tqdm(pool.map(read, files), total=len(files), desc="reading slices", disable=not progress,
                         unit="slice")
 

@@ -12,9 +12,13 @@ import scipy.sparse as sp
 
 def utility_matrix(entries: pd.DataFrame, n_playlists: int, n_tracks: int) -> sp.csr_matrix:
     """Binary CSR matrix of shape (n_playlists, n_tracks) from the entries' pid and track_index."""
-    rows = entries["pid"].to_numpy(np.int64)
-    cols = entries["track_index"].to_numpy(np.int64)
-    m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n_playlists, n_tracks))
+    return binary(entries["pid"].to_numpy(np.int64), entries["track_index"].to_numpy(np.int64),
+                  (n_playlists, n_tracks))
+
+
+def binary(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """A float32 CSR matrix with 1 at each (row, col) pair, however often the pair occurs."""
+    m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=shape)
     m.sum_duplicates()
     m.data[:] = 1.0  # a track listed twice in a playlist is still one preference
     return m
@@ -28,6 +32,22 @@ def sparsity(m: sp.spmatrix) -> float:
 def popularity(m: sp.spmatrix) -> np.ndarray:
     """Number of playlists each track occurs in."""
     return np.asarray((m > 0).sum(axis=0)).ravel()
+
+
+def sample_per_row(m: sp.csr_matrix, k: int, seed: int = 0) -> sp.csr_matrix:
+    """At most ``k`` stored entries of each row, drawn at random; a row that had $n > k$ is
+    scaled by $n / k$, so that its sum, and any product with it, keeps its expectation."""
+    counts = np.diff(m.indptr)
+    if counts.max(initial=0) <= k:
+        return m
+    row = np.repeat(np.arange(m.shape[0]), counts)
+    order = np.lexsort((np.random.default_rng(seed).random(m.nnz), row))  # a random order within each row
+    rank = np.empty(m.nnz, np.int64)
+    rank[order] = np.arange(m.nnz) - m.indptr[row[order]]
+    keep = rank < k
+    data = (m.data * np.maximum(counts / k, 1.0).astype(m.dtype)[row])[keep]
+    indptr = np.concatenate([[0], np.cumsum(np.minimum(counts, k))])
+    return sp.csr_matrix((data, m.indices[keep], indptr), shape=m.shape)
 
 
 def transitions(entries: pd.DataFrame, n_tracks: int) -> sp.csr_matrix:

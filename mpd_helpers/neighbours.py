@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mpd_helpers.dataset import Dataset
-from mpd_helpers.matrix import PlaylistOrder, transitions
+from mpd_helpers.matrix import PlaylistOrder, sample_per_row, transitions
 from mpd_helpers.ranking import top_k_per_row
 from mpd_helpers.recommend import Recommender
 
@@ -25,13 +25,20 @@ class ItemKNN(Recommender):
     $((S D^{-1/2}) X^\\top) X D^{-1/2}$, two sparse products. ``damping`` is the exponent of
     the candidate's popularity (0.5: cosine; less favours popular tracks, more damps them);
     ``length_weight`` weights each training playlist by $1 / \\log_2(1 + |X_v|)$.
+
+    A seed held by more than ``reach`` training playlists reaches a random ``reach`` of them
+    (drawn once, with ``seed``), each weighted $n_i / \\text{reach}$ to stand for the rest:
+    the similarity is then an unbiased estimate, and a playlist costs at most
+    $\\text{reach} \\times$ (its seeds) $\\times$ (the longest playlist) products, however
+    large the data. ``reach=None`` keeps every playlist.
     """
 
     name = "item-kNN"
 
     def __init__(self, fallback: Recommender | None = None, damping: float = 0.5,
-                 length_weight: bool = False):
+                 length_weight: bool = False, reach: int | None = 1000, seed: int = 0):
         self.fallback, self.damping, self.length_weight = fallback, damping, length_weight
+        self.reach, self.seed = reach, seed
 
     def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "ItemKNN":
         """Keep the training rows and the weights of seeds, playlists and candidates."""
@@ -41,6 +48,8 @@ class ItemKNN(Recommender):
         seed, playlist, candidate = self._weights(count, length)
         self.seed_w, self.candidate_w = _diag(seed), _diag(candidate)
         self.train_t = (self.train.T @ _diag(playlist)).tocsr()
+        if self.reach is not None:
+            self.train_t = sample_per_row(self.train_t, self.reach, self.seed)
         return self
 
     def _weights(self, count: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -101,18 +110,24 @@ class PlaylistKNN(Recommender):
 
     A training playlist $u$ is weighted by its cosine similarity to the seed set $S$,
     $|S \\cap X_u| / \\sqrt{|S| |X_u|}$, raised to ``power`` (which favours the closest
-    neighbours); a track scores the summed weights of the neighbours that hold it.
+    neighbours); a track scores the summed weights of the neighbours that hold it. As in
+    :class:`ItemKNN`, a seed held by more than ``reach`` training playlists reaches a random
+    ``reach`` of them, each counted $n_i / \\text{reach}$ times, so that a batch compares
+    its playlists with a bounded number of training playlists however large the data.
     """
 
     name = "playlist-kNN"
 
-    def __init__(self, k: int = 150, power: float = 2.0, fallback: Recommender | None = None):
-        self.k, self.power, self.fallback = k, power, fallback
+    def __init__(self, k: int = 150, power: float = 2.0, fallback: Recommender | None = None,
+                 reach: int | None = 1000, seed: int = 0):
+        self.k, self.power, self.fallback, self.reach, self.seed = k, power, fallback, reach, seed
 
     def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "PlaylistKNN":
         """Keep the training rows and their lengths."""
         super().fit(ds, matrix)
         self.train_t = self.train.T.tocsr()
+        if self.reach is not None:
+            self.train_t = sample_per_row(self.train_t, self.reach, self.seed)
         self.length = np.maximum(self.train.getnnz(axis=1), 1).astype(np.float64)
         return self
 

@@ -14,6 +14,7 @@ import pickle
 import resource
 import sys
 import time
+from dataclasses import dataclass
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -36,7 +37,7 @@ METHODS: dict[str, Callable[[], recommend.Recommender]] = {
 # Models whose factors for a new playlist are solved from its seeds, not fitted with the rest:
 # a new playlist is served nearly, not exactly, as the same playlist fitted.
 SOLVED_FOR_NEW = {"ials", "two-stage"}
-MODEL_VERSION = 1  # bump when a saved model would no longer load or mean the same
+MODEL_VERSION = 2  # bump when a saved model would no longer load or mean the same
 
 
 def peak_rss() -> int:
@@ -72,24 +73,35 @@ def stage(name: str, report: list[dict] | None = None) -> Iterator[None]:
         report.append({"stage": name, "seconds": seconds, "peak_gib": peak / 2**30})
 
 
+@dataclass
+class Run:
+    """What :func:`recommend_all` did: each stage's cost, the data's size, and the grade."""
+
+    stages: pd.DataFrame  # stage, seconds, peak_gib
+    sizes: dict[str, int]  # training playlists, entries and distinct tracks, albums and artists
+    grade: pd.DataFrame | None  # overall and per category, when a truth file was given
+
+
 def recommend_all(mpd_dir: str | Path, challenge_path: str | Path, method: str, out: str | Path,
                   truth_path: str | Path | None = None, workers: int | None = None,
                   team_name: str = "mpd-book", contact_email: str = "team@example.org",
-                  progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Load, fit, recommend 500 tracks per challenge playlist, write and verify the CSV, grade.
-
-    Returns the stage report (stage, seconds, peak_gib) and, with a truth file, the grade
-    (overall and per category).
-    """
+                  progress: bool = True) -> Run:
+    """Load, fit, recommend 500 tracks per challenge playlist, write and verify the CSV, grade."""
     if method not in METHODS:
         raise MPDInputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}", field="method")
     report: list[dict] = []
     with stage("load", report):
         ds = dataset.load(mpd_dir, challenge_path, truth_path, progress=progress, workers=workers)
         m = matrix.utility_matrix(ds.entries, ds.n_playlists, ds.n_tracks)
+    rows = ds.challenge_rows
+    training = ~ds.playlists["is_challenge"].to_numpy()
+    in_training = training[ds.entries["pid"].to_numpy()]
+    played = ds.tracks.iloc[np.flatnonzero(np.bincount(ds.entries["track_index"].to_numpy()[in_training],
+                                                       minlength=ds.n_tracks))]
+    sizes = {"playlists": int(training.sum()), "entries": int(in_training.sum()), "tracks": len(played),
+             "albums": played["album_uri"].nunique(), "artists": played["artist_uri"].nunique()}
     with stage("fit", report):
         model = METHODS[method]().fit(ds, m)
-    rows = ds.challenge_rows
     with stage("recommend", report):
         recs = model.recommend(rows, progress=progress)
     with stage("write", report):
@@ -108,7 +120,7 @@ def recommend_all(mpd_dir: str | Path, challenge_path: str | Path, method: str, 
             per_playlist = metrics.evaluate(recommend.as_frame(ds, rows, recs), read_truth(truth_path),
                                             ds.tracks.set_index("track_uri")["artist_uri"], ndcg="spotify")
             grade = metrics.summarize(per_playlist)
-    return pd.DataFrame(report), grade
+    return Run(pd.DataFrame(report), sizes, grade)
 
 
 # --- continuing one playlist -----------------------------------------------------------------
@@ -174,12 +186,12 @@ def continue_playlist(model: recommend.Recommender, tracks: pd.DataFrame, title:
 
 def _run_recommend(args: argparse.Namespace) -> int:
     """``recommend``: the whole job, with a table of stages and, given a truth, the grade."""
-    report, grade = recommend_all(args.mpd_dir, args.challenge, args.method, args.out, args.truth,
-                                  args.workers, progress=not args.quiet)
-    total = report["seconds"].sum()
-    print(f"wrote {args.out} ({args.method}); {total:.1f} s in all, peak {report['peak_gib'].max():.2f} GiB")
-    if grade is not None:
-        print(metrics.format_table(grade))
+    run = recommend_all(args.mpd_dir, args.challenge, args.method, args.out, args.truth,
+                        args.workers, progress=not args.quiet)
+    total = run.stages["seconds"].sum()
+    print(f"wrote {args.out} ({args.method}); {total:.1f} s in all, peak {run.stages['peak_gib'].max():.2f} GiB")
+    if run.grade is not None:
+        print(metrics.format_table(run.grade))
     return 0
 
 

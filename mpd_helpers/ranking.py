@@ -118,6 +118,12 @@ def _best_first(m: sp.spmatrix) -> tuple[sp.coo_matrix, np.ndarray]:
     return coo, np.lexsort((coo.col, -coo.data, coo.row))
 
 
+def ranges(lengths: np.ndarray) -> np.ndarray:
+    """``0, 1, ..., n - 1`` for each ``n`` in ``lengths``, concatenated."""
+    ends = np.cumsum(lengths)
+    return np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - lengths, lengths)
+
+
 def _rank_within_rows(row: np.ndarray) -> np.ndarray:
     """0, 1, 2, ... within each run of equal values of a sorted row array."""
     return np.arange(len(row)) - np.searchsorted(row, row)

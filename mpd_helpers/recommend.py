@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from tqdm import tqdm
 
 from mpd_helpers.dataset import Dataset
+from mpd_helpers.matrix import binary
 from mpd_helpers.ranking import place_rows, top_n
 
 
@@ -86,9 +87,7 @@ class Recommender(ABC):
         if ((flat < 0) | (flat >= n_tracks)).any():
             raise ValueError(f"seed track indices must lie in 0..{n_tracks - 1}")
         row = np.repeat(np.arange(len(tracks)), [len(t) for t in tracks])
-        seeds = sp.csr_matrix((np.ones(len(flat), np.float32), (row, flat)), shape=(len(tracks), n_tracks))
-        seeds.sum_duplicates()
-        seeds.data[:] = 1.0
+        seeds = binary(row, flat, (len(tracks), n_tracks))
         first = self.matrix.shape[0]
         titles = pd.Series(titles, dtype=object).reset_index(drop=True)
         tree = self._tree()

@@ -15,20 +15,25 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from mpd_helpers import io as files
+from mpd_helpers import workers as parallel
+from mpd_helpers.dataset import nunique_per_row
+from mpd_helpers.ranking import ranges
 from mpd_helpers.errors import MPDInputError
 
 SLICE_FILE = re.compile(r"mpd\.slice\.\d+-\d+\.json")
-GENERATOR_VERSION = 3  # bump when the generator's output changes, so cached data is remade
+GENERATOR_VERSION = 4  # bump when the generator's output changes, so cached data is remade
 SLICE_SIZE = 1000
 BASE62 = np.array(list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
 CUTOFF = int(dt.datetime(2017, 11, 1, tzinfo=dt.timezone.utc).timestamp())
 DAY = 86_400
+GENERATED_ON = dt.datetime(2017, 12, 3, 8, 41, 42, 57563).isoformat(sep=" ")
 
 # Genres with their title vocabulary; the first titles are the MPD's most frequent ones.
 # Weights are the genre's share of playlists (roughly the MPD's top-title counts).
@@ -76,11 +81,15 @@ class SynthConfig:
     """The generator's knobs; the defaults are calibrated against the MPD's statistics."""
 
     scenes_per_genre: int = 12
+    # Artists: 1,500 per genre up to 10,000 playlists, growing as n^0.46 beyond (the MPD has
+    # 295,860 artists at 1M playlists).
     artists_per_genre: int = 1500
-    # Catalogue size: 270,000 tracks for 10,000 playlists, growing as n^0.55, so that distinct
-    # tracks per entry fall with scale as in the MPD (0.20 at 10,000 playlists, 0.034 at 1M).
+    artist_growth: float = 0.46
+    # Catalogue size: 270,000 tracks for 10,000 playlists, growing as n^0.474, so that distinct
+    # tracks per entry fall with scale as in the MPD (0.23 at 10,000 playlists; 2.26 M distinct
+    # tracks in 66 M entries, 0.034, at 1M).
     catalogue_at_10k: float = 270_000
-    catalogue_growth: float = 0.55
+    catalogue_growth: float = 0.474
     artist_zipf: float = 0.95  # artist popularity within a genre
     track_zipf: float = 0.8  # track popularity within an artist
     scene_share: float = 0.6  # share of picks drawn from the playlist's own scenes
@@ -102,7 +111,7 @@ def slice_name(first: int) -> str:
 def random_uris(rng: np.random.Generator, kind: str, n: int) -> np.ndarray:
     """``n`` distinct Spotify URIs of one kind with 22 base-62 characters."""
     chars = BASE62[rng.integers(0, 62, size=(n, 22))]
-    ids = chars.view(f"<U22").ravel()
+    ids = chars.view("<U22").ravel()
     if len(np.unique(ids)) != n:  # astronomically rare; keep the contract anyway
         return random_uris(rng, kind, n)
     return np.char.add(f"spotify:{kind}:", ids)
@@ -133,17 +142,19 @@ class Catalogue:
         self.genres = list(GENRES)
         n_genres = len(self.genres)
         n_tracks_target = int(cfg.catalogue_at_10k * (max(n_playlists, 1000) / 10_000) ** cfg.catalogue_growth)
-        n_artists = cfg.artists_per_genre * n_genres
+        self.per_genre = per_genre = int(round(cfg.artists_per_genre * (max(n_playlists, 10_000) / 10_000)
+                                               ** cfg.artist_growth))
+        n_artists = per_genre * n_genres
         # Albums per artist and tracks per album; trimmed so the catalogue has the target size.
         albums_per_artist = 1 + rng.poisson(1.5, n_artists)
         n_albums = int(albums_per_artist.sum())
         tracks_per_album = np.clip(rng.poisson(9, n_albums), 2, 25)
         scale = n_tracks_target / tracks_per_album.sum()
         tracks_per_album = np.maximum(2, np.round(tracks_per_album * scale)).astype(int)
-        self.artist_genre = np.repeat(np.arange(n_genres), cfg.artists_per_genre)
+        self.artist_genre = np.repeat(np.arange(n_genres), per_genre)
         self.artist_scene = rng.integers(0, cfg.scenes_per_genre, n_artists)
         # Artist popularity: Zipf within each genre, in a random order.
-        rank = np.tile(np.arange(1, cfg.artists_per_genre + 1), n_genres)
+        rank = np.tile(np.arange(1, per_genre + 1), n_genres)
         self.artist_weight = rank ** -cfg.artist_zipf
         self.album_artist = np.repeat(np.arange(n_artists), albums_per_artist)
         self.track_album = np.repeat(np.arange(n_albums), tracks_per_album)
@@ -175,7 +186,7 @@ class Catalogue:
         self.scene_order = np.argsort(key, kind="stable")
         self.scene_start = np.searchsorted(key[self.scene_order], np.arange(n_genres * cfg.scenes_per_genre + 1))
         self.scene_cum = _segment_cumsum(self.artist_weight[self.scene_order], self.scene_start[:-1])
-        self.genre_cum = _segment_cumsum(self.artist_weight, np.arange(n_genres) * cfg.artists_per_genre)
+        self.genre_cum = _segment_cumsum(self.artist_weight, np.arange(n_genres) * per_genre)
         self.cfg = cfg
 
     def sample_artists(self, rng: np.random.Generator, genres: np.ndarray, scenes: np.ndarray) -> np.ndarray:
@@ -184,8 +195,7 @@ class Catalogue:
         from_scene = rng.random(len(genres)) < cfg.scene_share
         out = np.empty(len(genres), int)
         g = genres[~from_scene]
-        out[~from_scene] = _draw(rng, self.genre_cum, g * cfg.artists_per_genre,
-                                 np.full(len(g), cfg.artists_per_genre))
+        out[~from_scene] = _draw(rng, self.genre_cum, g * self.per_genre, np.full(len(g), self.per_genre))
         sc = genres[from_scene] * cfg.scenes_per_genre + scenes[from_scene]
         start, stop = self.scene_start[sc], self.scene_start[sc + 1]
         out[from_scene] = self.scene_order[_draw(rng, self.scene_cum, start, stop - start)]
@@ -232,51 +242,67 @@ def playlist_lengths(rng: np.random.Generator, n: int, cfg: SynthConfig) -> np.n
     return np.round(out).astype(int)
 
 
-def _playlist_tracks(rng: np.random.Generator, cat: Catalogue, length: int) -> np.ndarray:
-    """The ordered, unique track ids of one playlist."""
-    cfg = cat.cfg
-    n_genres = len(cat.genres)
-    k = rng.choice([1, 2, 3], p=[0.5, 0.33, 0.17])
-    genres = rng.choice(n_genres, size=k, replace=False, p=GENRE_P)
-    scenes = rng.integers(0, cfg.scenes_per_genre, k)
-    start_mix = rng.dirichlet(np.ones(k) * 2)
-    start_mix[0] += 1.0  # the first genre leads, and gives the title
-    start_mix /= start_mix.sum()
-    end_mix = rng.dirichlet(np.ones(k) * 2)
-    picks = int(length * 1.6) + 6
-    t = np.linspace(0, 1, picks)[:, None]
-    mix = (1 - t) * start_mix + t * end_mix
-    which = (rng.random((picks, 1)) > np.cumsum(mix, axis=1)).sum(axis=1)
-    which = np.minimum(which, k - 1)
-    artists = cat.sample_artists(rng, genres[which], scenes[which])
+def _draw_playlists(rng: np.random.Generator, cat: Catalogue, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ordered, unique tracks of playlists of the given lengths, drawn all at once.
+
+    Returns (owner, track): each drawn entry's playlist (0, 0, ..., 1, ...) and track id, in
+    playlist order. A playlist may come out short of its length (its picks repeated
+    themselves); :func:`_slice_tracks` draws it again.
+    """
+    cfg, n, n_genres = cat.cfg, len(lengths), len(cat.genres)
+    k = rng.choice([1, 2, 3], size=n, p=[0.5, 0.33, 0.17])
+    # k genres without replacement, weighted by GENRE_P: the k largest Gumbel-perturbed log weights.
+    genres = np.argsort(np.log(GENRE_P) - np.log(-np.log(rng.random((n, n_genres)))), axis=1)[:, ::-1][:, :3]
+    scenes = rng.integers(0, cfg.scenes_per_genre, (n, 3))
+    active = np.arange(3) < k[:, None]
+    start_mix = rng.gamma(2.0, size=(n, 3)) * active  # Dirichlet(2, ..., 2) over the k genres
+    start_mix /= start_mix.sum(axis=1, keepdims=True)
+    start_mix[:, 0] += 1.0  # the first genre leads, and gives the title
+    start_mix /= start_mix.sum(axis=1, keepdims=True)
+    end_mix = rng.gamma(2.0, size=(n, 3)) * active
+    end_mix /= end_mix.sum(axis=1, keepdims=True)
+    picks = (lengths * 1.6).astype(int) + 6
+    owner = np.repeat(np.arange(n), picks)
+    t = (ranges(picks) / (picks[owner] - 1))[:, None]  # 0 at a playlist's first pick, 1 at its last
+    mix = (1 - t) * start_mix[owner] + t * end_mix[owner]
+    which = np.minimum((rng.random((len(owner), 1)) > np.cumsum(mix, axis=1)).sum(axis=1), k[owner] - 1)
+    artists = cat.sample_artists(rng, genres[owner, which], scenes[owner, which])
     tracks = cat.sample_tracks(rng, artists)
     # Some picks start a run through one album, in album order.
-    run = rng.random(picks) < cfg.run_prob
+    run = rng.random(len(owner)) < cfg.run_prob
     album = cat.track_album[tracks[run]]
     n_album = cat.album_ntracks[album]
     run_len = np.minimum(rng.integers(2, 7, run.sum()), n_album)
     offs = rng.integers(0, n_album - run_len + 1)
-    starts, lens = tracks.copy(), np.ones(picks, int)
+    starts, lens = tracks.copy(), np.ones(len(owner), int)
     starts[run], lens[run] = cat.album_start[album] + offs, run_len
-    tracks = np.repeat(starts, lens) + _ranges(lens)
-    _, first = np.unique(tracks, return_index=True)
-    tracks = tracks[np.sort(first)][:length]
-    return tracks
+    tracks, owner = np.repeat(starts, lens) + ranges(lens), np.repeat(owner, lens)
+    # Each track once per playlist, where it first comes; then the playlist's first `length` of them.
+    first = np.sort(np.unique(owner.astype(np.int64) * len(cat.track_album) + tracks, return_index=True)[1])
+    owner, tracks = owner[first], tracks[first]
+    keep = ranges(np.bincount(owner, minlength=n)) < lengths[owner]
+    return owner[keep], tracks[keep]
 
 
-def _ranges(lengths: np.ndarray) -> np.ndarray:
-    """``0..n-1`` for each n in ``lengths``, concatenated."""
-    ends = np.cumsum(lengths)
-    return np.arange(ends[-1]) - np.repeat(ends - lengths, lengths)
+def _slice_tracks(rng: np.random.Generator, cat: Catalogue, lengths: np.ndarray) -> list[np.ndarray]:
+    """Each playlist's ordered, unique track ids, redrawn until it passes the checker's rules
+    that depend on the track list (its length, at least 3 artists and 2 albums)."""
+    out: list[np.ndarray] = [np.empty(0, int)] * len(lengths)
+    todo = np.arange(len(lengths))
+    while len(todo):
+        owner, tracks = _draw_playlists(rng, cat, lengths[todo])
+        n = len(todo)
+        valid = ((np.bincount(owner, minlength=n) == lengths[todo])
+                 & (nunique_per_row(owner, cat.track_artist[tracks], n) >= 3)
+                 & (nunique_per_row(owner, cat.track_album[tracks], n) >= 2))
+        for i, ok, own in zip(todo, valid, np.split(tracks, np.cumsum(np.bincount(owner, minlength=n))[:-1])):
+            if ok:
+                out[i] = own
+        todo = todo[~valid]
+    return out
 
 
 GENRE_P = np.array([w for w, _ in GENRES.values()]) / sum(w for w, _ in GENRES.values())
-
-
-def _valid(cat: Catalogue, tracks: np.ndarray, length: int) -> bool:
-    """The checker's per-playlist rules that depend on the track list."""
-    return (len(tracks) == length and len(np.unique(cat.track_artist[tracks])) >= 3
-            and len(np.unique(cat.track_album[tracks])) >= 2)
 
 
 def _title(rng: np.random.Generator, genre: str, cfg: SynthConfig) -> str:
@@ -299,38 +325,50 @@ def _title(rng: np.random.Generator, genre: str, cfg: SynthConfig) -> str:
     return titles[rng.choice(len(titles), p=weights / weights.sum())]
 
 
-def generate_playlists(n_playlists: int, seed: int = 0, cfg: SynthConfig = SynthConfig(),
-                       progress: bool = True) -> list[dict]:
-    """``n_playlists`` MPD playlists (pids 0..n-1) as dictionaries in the MPD's schema."""
-    rng = np.random.default_rng(seed)
-    cat = Catalogue(rng, n_playlists, cfg)
-    lengths = playlist_lengths(rng, n_playlists, cfg)
-    followers = np.minimum(rng.zipf(2.6, n_playlists), 50_000)
+def generate_slice(cat: Catalogue, index: int, seed: int = 0) -> list[dict]:
+    """The 1,000 playlists of slice ``index`` (pids ``1000 * index`` on) as dictionaries in the MPD's schema.
+
+    A slice draws from a random stream of its own, ``SeedSequence(seed, spawn_key=(index,))``,
+    and the catalogue is drawn from ``seed`` alone: a slice is the same whichever process
+    draws it, and in whatever order.
+    """
+    cfg = cat.cfg
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
+    lengths = playlist_lengths(rng, SLICE_SIZE, cfg)
+    followers = np.minimum(rng.zipf(2.6, SLICE_SIZE), 50_000)
     # Most playlists were edited shortly before the snapshot; the rest spread over years.
-    recent = rng.random(n_playlists) < 0.3
-    days_back = np.where(recent, rng.exponential(25, n_playlists), rng.exponential(420, n_playlists))
+    recent = rng.random(SLICE_SIZE) < 0.3
+    days_back = np.where(recent, rng.exponential(25, SLICE_SIZE), rng.exponential(420, SLICE_SIZE))
     days_back = np.minimum(days_back, 365 * 7.5).astype(int)
     modified = (CUTOFF // DAY - 1 - days_back) * DAY
+    every = _slice_tracks(rng, cat, lengths)
+    flat, owner = np.concatenate(every), np.repeat(np.arange(SLICE_SIZE), lengths)
+    pos = ranges(lengths)
+    records = _track_dicts(cat, flat, pos)
+    ends = np.cumsum(lengths).tolist()
+    n_albums = nunique_per_row(owner, cat.track_album[flat], SLICE_SIZE)
+    n_artists = nunique_per_row(owner, cat.track_artist[flat], SLICE_SIZE)
+    duration = np.bincount(owner, cat.track_ms[flat], minlength=SLICE_SIZE).astype(np.int64)
+    # The genre a playlist's first ten tracks mostly come from leads it, and gives its title.
+    first = pos < 10
+    leads = np.bincount(owner[first] * len(cat.genres) + cat.artist_genre[cat.track_artist[flat[first]]],
+                        minlength=SLICE_SIZE * len(cat.genres)).reshape(SLICE_SIZE, -1).argmax(axis=1)
     playlists = []
-    for pid in tqdm(range(n_playlists), desc="playlists", disable=not progress, mininterval=1):
-        length = int(lengths[pid])
-        tracks = _playlist_tracks(rng, cat, length)
-        while not _valid(cat, tracks, length):
-            tracks = _playlist_tracks(rng, cat, length)
-        lead = cat.genres[int(np.bincount(cat.artist_genre[cat.track_artist[tracks[:10]]]).argmax())]
+    for j in range(SLICE_SIZE):
+        length = int(lengths[j])
         edits = 1 if rng.random() < 0.01 else 2 + int(rng.geometric(1 / (3 + length / 8)) - 1)
         pl = {
-            "name": _title(rng, lead, cfg),
+            "name": _title(rng, cat.genres[leads[j]], cfg),
             "collaborative": "true" if rng.random() < cfg.collaborative_share else "false",
-            "pid": pid,
-            "modified_at": int(modified[pid]),
+            "pid": index * SLICE_SIZE + j,
+            "modified_at": int(modified[j]),
             "num_tracks": length,
-            "num_albums": int(len(np.unique(cat.track_album[tracks]))),
-            "num_followers": int(followers[pid]),
-            "tracks": _track_dicts(cat, tracks),
+            "num_albums": int(n_albums[j]),
+            "num_followers": int(followers[j]),
+            "tracks": records[ends[j] - length:ends[j]],
             "num_edits": min(edits, length),
-            "duration_ms": int(cat.track_ms[tracks].sum()),
-            "num_artists": int(len(np.unique(cat.track_artist[tracks]))),
+            "duration_ms": int(duration[j]),
+            "num_artists": int(n_artists[j]),
         }
         if rng.random() < cfg.description_share:
             pl["description"] = str(rng.choice(DESCRIPTIONS))
@@ -338,26 +376,47 @@ def generate_playlists(n_playlists: int, seed: int = 0, cfg: SynthConfig = Synth
     return playlists
 
 
-def _track_dicts(cat: Catalogue, tracks: np.ndarray) -> list[dict]:
-    """The MPD's track records of one playlist, in order."""
+def _track_dicts(cat: Catalogue, tracks: np.ndarray, pos: np.ndarray) -> list[dict]:
+    """The MPD's track records of the given tracks at the given positions."""
     art, alb = cat.track_artist[tracks], cat.track_album[tracks]
     return [
         {"pos": i, "artist_name": a_name, "track_uri": t_uri, "artist_uri": a_uri,
          "track_name": t_name, "album_uri": al_uri, "duration_ms": ms, "album_name": al_name}
-        for i, (a_name, t_uri, a_uri, t_name, al_uri, ms, al_name) in enumerate(zip(
-            cat.artist_name[art].tolist(), cat.track_uri[tracks].tolist(), cat.artist_uri[art].tolist(),
+        for i, a_name, t_uri, a_uri, t_name, al_uri, ms, al_name in zip(
+            pos.tolist(), cat.artist_name[art].tolist(), cat.track_uri[tracks].tolist(), cat.artist_uri[art].tolist(),
             cat.track_name[tracks].tolist(), cat.album_uri[alb].tolist(), cat.track_ms[tracks].tolist(),
-            cat.album_name[alb].tolist()))
+            cat.album_name[alb].tolist())
     ]
 
 
+_catalogue: Catalogue | None = None  # a worker's catalogue, drawn once per process
+
+
+def _use_catalogue(n_playlists: int, seed: int, cfg: SynthConfig) -> None:
+    """Draw this process's catalogue (a worker's initializer; the same in every process)."""
+    global _catalogue
+    _catalogue = Catalogue(np.random.default_rng(seed), n_playlists, cfg)
+
+
+def _write_slice(folder: Path, index: int, seed: int) -> str:
+    """Draw slice ``index`` from this process's catalogue and write it into ``folder``."""
+    first = index * SLICE_SIZE
+    body = {"info": {"generated_on": GENERATED_ON, "slice": f"{first}-{first + SLICE_SIZE - 1}", "version": "v1"},
+            "playlists": generate_slice(_catalogue, index, seed)}
+    files.write_json(folder / slice_name(first), body)
+    return slice_name(first)
+
+
 def generate(out_dir: str | Path, n_slices: int = 10, seed: int = 0, cfg: SynthConfig = SynthConfig(),
-             progress: bool = True) -> list[Path]:
+             progress: bool = True, workers: int | None = None) -> list[Path]:
     """Write ``n_slices`` slice files of 1,000 playlists each into the folder ``out_dir``.
 
-    The slices are written into a temporary folder that replaces ``out_dir`` only once all of
-    them are complete (with a ``complete.json`` stamp), so an interrupted run leaves no partial
-    MPD. An existing ``out_dir`` may hold nothing but slices and that stamp.
+    ``workers`` processes (default: one per CPU) each draw the catalogue, then draw and write
+    slices one at a time, so memory stays at a catalogue and a slice per process; the files
+    do not depend on the number of workers. The slices are written into a temporary folder
+    that replaces ``out_dir`` only once all of them are complete (with a ``complete.json``
+    stamp), so an interrupted run leaves no partial MPD. An existing ``out_dir`` may hold
+    nothing but slices and that stamp.
     """
     if n_slices < 1:
         raise MPDInputError(f"n_slices must be at least 1, got {n_slices}", field="n_slices")
@@ -368,16 +427,12 @@ def generate(out_dir: str | Path, n_slices: int = 10, seed: int = 0, cfg: SynthC
             raise MPDInputError(f"exists and holds other files ({', '.join(sorted(foreign)[:3])}); "
                                 "synthetic slices replace the whole folder, so choose a new or an MPD-only one",
                                 file=out)
-    playlists = generate_playlists(n_slices * SLICE_SIZE, seed=seed, cfg=cfg, progress=progress)
-    stamp = dt.datetime(2017, 12, 3, 8, 41, 42, 57563).isoformat(sep=" ")
-    names = []
+    start = (n_slices * SLICE_SIZE, seed, cfg)
     with files.atomic_folder(out, {"generator": GENERATOR_VERSION, "slices": n_slices, "seed": seed}) as building:
-        for i in tqdm(range(n_slices), desc="slices", disable=not progress):
-            first = i * SLICE_SIZE
-            body = {"info": {"generated_on": stamp, "slice": f"{first}-{first + SLICE_SIZE - 1}", "version": "v1"},
-                    "playlists": playlists[first:first + SLICE_SIZE]}
-            files.write_json(building / slice_name(first), body)
-            names.append(slice_name(first))
+        write = partial(_write_slice, building, seed=seed)
+        with parallel.pool(parallel.count(n_slices, workers), _use_catalogue, start) as running:
+            names = list(tqdm(running.map(write, range(n_slices)), total=n_slices, desc="slices", unit="slice",
+                              disable=not progress))
     return [out / name for name in names]
 
 
@@ -390,4 +445,6 @@ def add_cli(subparsers) -> None:
     p.add_argument("out_dir", help="directory to write mpd.slice.*.json into")
     p.add_argument("--slices", type=positive_int, default=10, help="number of 1,000-playlist slices (default 10)")
     p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=lambda a: (generate(a.out_dir, a.slices, a.seed), 0)[1])
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="processes drawing slices (default: one per CPU); the files do not depend on it")
+    p.set_defaults(func=lambda a: (generate(a.out_dir, a.slices, a.seed, workers=a.workers), 0)[1])

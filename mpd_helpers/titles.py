@@ -12,7 +12,8 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from mpd_helpers.dataset import Dataset
-from mpd_helpers.ranking import top_k_per_row
+from mpd_helpers.matrix import binary
+from mpd_helpers.ranking import ranges, top_k_per_row
 from mpd_helpers.recommend import Recommender
 
 
@@ -28,7 +29,10 @@ class TitleModel(Recommender):
 
     A playlist's candidates are the tracks of its ``k`` most similar training titles, each
     scored by the summed similarity of the playlists that hold it; character n-grams let
-    "coutry" find "country".
+    "coutry" find "country". Titles repeat (ten thousand playlists of the full MPD are
+    called "country"), so a batch is compared with each distinct title once, and only the
+    titles that can reach a playlist's ``k`` best are expanded to their playlists: the
+    memory of a batch grows with the distinct titles, not with the playlists.
     """
 
     name = "title tf-idf"
@@ -38,19 +42,45 @@ class TitleModel(Recommender):
         self.k = k
 
     def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "TitleModel":
-        """Vectorise the training titles."""
+        """Vectorise the training titles; group the training playlists by title."""
         super().fit(ds, matrix)
         self.titles = normalize_titles(ds.playlists["name"])
         self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4),
                                           sublinear_tf=True, min_df=2)
-        self.train_vectors = self.vectorizer.fit_transform(self.titles.iloc[self.train_rows])
+        self.vectorizer.fit(self.titles.iloc[self.train_rows])
+        codes, distinct = pd.factorize(self.titles.iloc[self.train_rows])
+        self.title_vectors = self.vectorizer.transform(distinct)
+        # distinct title x training playlist (its position among the training rows), in row order
+        self.members = binary(codes, np.arange(len(codes)), (len(distinct), len(codes)))
         return self
 
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
         """Track scores summed over each playlist's most similar training titles."""
         query = self.vectorizer.transform(self.titles.iloc[rows])
-        sim = top_k_per_row((query @ self.train_vectors.T).tocsr(), self.k)
-        return (sim @ self.train).tocsr()
+        return (self.nearest(query) @ self.train).tocsr()
+
+    def nearest(self, query: sp.csr_matrix) -> sp.csr_matrix:
+        """Each query's ``k`` most similar training playlists (ties to the earlier one), weighted by similarity."""
+        sim = (query @ self.title_vectors.T).tocoo()
+        order = np.lexsort((-sim.data, sim.row))  # each row's titles, most similar first
+        row, title, value = sim.row[order], sim.col[order], sim.data[order]
+        size = np.diff(self.members.indptr)[title]
+        # Keep the titles down to the one at which a row has k playlists, and any tied with it.
+        total = np.cumsum(size)
+        start = np.searchsorted(row, row)  # where each row's run begins
+        reached = total - np.concatenate([[0], total])[start] >= self.k
+        first = np.full(query.shape[0], len(row))
+        np.minimum.at(first, row[reached], np.flatnonzero(reached))
+        bound = np.full(query.shape[0], -np.inf)
+        has = first < len(row)
+        bound[has] = value[first[has]]
+        keep = value >= bound[row]
+        # A kept title's first k playlists are all that can be among a row's k best.
+        take = np.minimum(size[keep], self.k)
+        at = np.repeat(self.members.indptr[title[keep]], take) + ranges(take)
+        near = sp.csr_matrix((np.repeat(value[keep], take), (np.repeat(row[keep], take), self.members.indices[at])),
+                             shape=(query.shape[0], self.members.shape[1]))
+        return top_k_per_row(near, self.k)
 
     def _add_rows(self, titles: pd.Series, tracks: list[np.ndarray]) -> None:
         """Normalise the new playlists' titles."""

@@ -49,7 +49,10 @@ paths = embedded.ensure(n_slices=n_slices, per_category=per_category, seed=seed,
 # * **Catalogue.** 24 genres (country, chill, rap, workout, oldies, christmas, ...), each
 #   with 12 *scenes*; artists belong to one scene; each artist has a few albums of a few
 #   tracks. Artist popularity is Zipf-like within a genre, and so is track popularity within
-#   an artist (a few hits, many album tracks).
+#   an artist (a few hits, many album tracks). The catalogue grows with the number of
+#   playlists asked for, so that the distinct tracks, albums and artists the playlists use
+#   follow the MPD's counts at its full size (the appendix {doc}`08_scale` shows them side
+#   by side).
 # * **Playlists.** A length is drawn from a log-normal fitted to the MPD's (mode near 20,
 #   mean near 66, 5 to 250 tracks). A playlist mixes one to three genres, each through one
 #   scene, and its mixture drifts from the first track to the last. Each pick is an artist
@@ -57,6 +60,9 @@ paths = embedded.ensure(n_slices=n_slices, per_category=per_category, seed=seed,
 #   about a third of the picks start a run of 2-6 consecutive tracks of one album. So the
 #   *first* tracks of a playlist say more about its next tracks than about its last ones,
 #   as in the real data, and "first N" seeds differ from "random N" seeds.
+# * **Slices.** Each slice of 1,000 playlists is drawn from a random stream of its own,
+#   derived from the seed and the slice's number. Slices are drawn by several processes at
+#   once, and come out the same whatever their number.
 # * **Everything else.** Titles follow the leading genre, drawn with the MPD's top-title
 #   frequencies and its case, emoji and spelling noise ("Country", "country 🤠", "coutry"),
 #   plus generic titles ("jams", "vibes") and one-off ones; followers are Zipf-distributed

@@ -44,6 +44,7 @@ INCLUDED = {
                       "titles.TitleModel"],
     "07_beyond": ["neighbours.RP3beta", "neighbours.Successors", "factorization.ALS", "rerank.Blend", "rerank.LearnedRanker.fit",
                   "rerank.two_stage"],
+    "08_scale": ["matrix.sample_per_row", "pipeline.recommend_all"],
 }
 sys.path.insert(0, str(ROOT / "tools"))
 from clean_reference import drop_native_logs  # noqa: E402

@@ -1,6 +1,5 @@
 """The challenge builder follows the ten categories and keeps held-out tracks learnable."""
 
-import numpy as np
 import orjson
 import pytest
 

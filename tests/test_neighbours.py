@@ -25,6 +25,44 @@ def test_item_knn_scores_are_summed_cosine_similarities():
     assert np.allclose(knn.scores(rows).toarray(), expected, rtol=1e-5, atol=1e-6)
 
 
+def test_a_seed_reaches_at_most_reach_playlists_and_the_sample_stands_for_the_rest():
+    ds, m, train, rows = _toy(n_train=400, n_test=8, seed=1)
+    popular = train.sum(axis=0)
+    assert popular.max() > 50  # some tracks are in more playlists than the reach below
+    unbounded = neighbours.ItemKNN(reach=None).fit(ds, m)
+    assert np.array_equal(neighbours.ItemKNN(reach=int(popular.max())).fit(ds, m).scores(rows).toarray(),
+                          unbounded.scores(rows).toarray())  # nothing to cut: the same model
+    bounded = neighbours.ItemKNN(reach=30).fit(ds, m)
+    reached = bounded.train_t.getnnz(axis=1)
+    assert reached.max() == 30 and np.array_equal(reached, np.minimum(popular, 30))
+    # Each kept playlist of a track stands for n / reach of them: row sums are kept exactly.
+    assert np.allclose(np.asarray(bounded.train_t.sum(axis=1)).ravel(), popular)
+    assert np.array_equal(neighbours.ItemKNN(reach=30).fit(ds, m).scores(rows).toarray(),
+                          bounded.scores(rows).toarray())  # the sample is drawn from the seed
+    # Averaged over many samples, the bounded scores are the unbounded ones.
+    mean = np.mean([neighbours.ItemKNN(reach=30, seed=s).fit(ds, m).scores(rows).toarray() for s in range(200)],
+                   axis=0)
+    exact = unbounded.scores(rows).toarray()
+    assert np.abs(mean - exact).max() < 0.05 * exact.max()
+    # Playlist-kNN bounds the training playlists a seed reaches the same way.
+    whole = neighbours.PlaylistKNN(k=10, reach=None).fit(ds, m)
+    assert np.array_equal(neighbours.PlaylistKNN(k=10, reach=int(popular.max())).fit(ds, m).scores(rows).toarray(),
+                          whole.scores(rows).toarray())
+    cut = neighbours.PlaylistKNN(k=10, reach=30).fit(ds, m)
+    assert np.array_equal(cut.train_t.getnnz(axis=1), np.minimum(popular, 30))
+    assert (cut.neighbours(rows).getnnz(axis=1) >= 10).all()
+
+
+def test_sample_per_row_keeps_short_rows_and_draws_from_long_ones():
+    m = sp.csr_matrix(np.array([[1, 2, 3, 4, 5, 6], [0, 7, 0, 8, 0, 0], [0, 0, 0, 0, 0, 0]], np.float32))
+    assert matrix.sample_per_row(m, 6) is m
+    cut = matrix.sample_per_row(m, 2, seed=3)
+    assert np.array_equal(cut.getnnz(axis=1), [2, 2, 0])
+    assert np.array_equal(cut[1].toarray(), m[1].toarray())  # a row within the bound is kept as it is
+    kept = cut[0].toarray()[0]
+    assert set(np.flatnonzero(kept)) <= set(range(6)) and np.allclose(kept[kept > 0], 3 * m[0].toarray()[0][kept > 0])
+
+
 def test_playlist_knn_weights_the_k_nearest_playlists_by_powered_cosine():
     ds, m, train, rows = _toy()
     knn = neighbours.PlaylistKNN(k=5, power=2.0).fit(ds, m)

@@ -4,6 +4,7 @@ import os
 import pickle
 
 import numpy as np
+import orjson
 import pandas as pd
 import pytest
 
@@ -33,6 +34,20 @@ def test_recommend_writes_a_verified_submission_and_grades_it_as_the_library_doe
                                 ndcg="spotify")["r_precision"].mean()
     all_row = next(line for line in printed.out.splitlines() if line.startswith("all "))
     assert f"{expected:.4f}" in all_row
+
+
+def test_the_run_reports_the_training_datas_size_as_read_from_the_slices(data, tmp_path):
+    b, ds, m = data
+    run = pipeline.recommend_all(mpd_dir(5), b.challenge_path, "popularity", tmp_path / "s.csv", b.truth_path,
+                                 workers=1, progress=False)
+    assert list(run.stages["stage"]) == ["load", "fit", "recommend", "write", "verify", "grade"]
+    assert run.grade.loc["all", "count"] == 100
+    part = dataset.read_slices(mpd_dir(5), progress=False)
+    held_out = {p["source_pid"] for p in orjson.loads(b.truth_path.read_bytes())["playlists"]}
+    training = part.entries[~part.playlists["pid"].isin(held_out).to_numpy()[part.entries["row"].to_numpy()]]
+    assert run.sizes == {"playlists": len(part.playlists) - len(held_out), "entries": len(training),
+                         "tracks": training["track_uri"].nunique(), "albums": training["album_uri"].nunique(),
+                         "artists": training["artist_uri"].nunique()}
 
 
 @pytest.mark.parametrize("bad, message", [

@@ -49,6 +49,28 @@ def test_same_seed_same_files_other_seed_other_files(tmp_path):
     assert not filecmp.cmp(tmp_path / "b" / "mpd.slice.0-999.json", mpd_dir() / "mpd.slice.0-999.json", shallow=False)
 
 
+def test_each_slice_is_the_same_whatever_the_number_of_workers(tmp_path):
+    alone = synthetic.generate(tmp_path / "one", n_slices=3, seed=5, progress=False, workers=1)
+    shared = synthetic.generate(tmp_path / "two", n_slices=3, seed=5, progress=False, workers=2)
+    assert [p.name for p in alone] == [p.name for p in shared] == [synthetic.slice_name(i * 1000) for i in range(3)]
+    for a, b in zip(alone, shared):
+        assert filecmp.cmp(a, b, shallow=False), a.name
+    # Slices are drawn from streams of their own: no two share their playlists.
+    docs = [orjson.loads(p.read_bytes())["playlists"] for p in alone]
+    assert [pl["pid"] for pl in docs[2]] == list(range(2000, 3000))
+    firsts = [[t["track_uri"] for t in d[0]["tracks"]] for d in docs]
+    assert firsts[0] != firsts[1] != firsts[2]
+
+
+def test_the_catalogue_grows_with_the_playlists_as_the_mpds_does():
+    small, large = (synthetic.Catalogue(np.random.default_rng(0), n, synthetic.SynthConfig()) for n in (10_000, 1_000_000))
+    assert len(small.artist_uri) == 36_000  # 1,500 per genre up to 10,000 playlists
+    assert 290_000 <= len(large.artist_uri) <= 310_000  # the MPD: 295,860 artists played at 1M playlists
+    assert len(np.unique(large.track_uri)) == len(large.track_uri)
+    assert (large.track_artist[np.searchsorted(large.track_album, np.arange(len(large.album_uri)))]
+            == large.album_artist).all()
+
+
 def test_shape_of_the_data_follows_the_mpd(doc):
     pls = doc["playlists"]
     lengths = np.array([p["num_tracks"] for p in pls])

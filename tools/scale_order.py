@@ -9,7 +9,8 @@ use like the book's default data (10:100). At each size the script fits item-kNN
 playlist-kNN, iALS, the first stage and the two-stage pipeline of chapter 6 (the same
 package code), recommends 500 tracks for every challenge playlist and grades them.
 
-Per-playlist grades are kept under ``--cache`` (a rerun only grades what is missing), and the
+Per-playlist grades are kept under ``--cache``, by size and generator version (a rerun only
+grades what is missing; delete a system's file after changing it), and the
 summary is written to ``--out``: for each size, system, category ("all" and 1-10) and metric,
 the mean with its 95 % paired bootstrap interval, and the paired difference to item-kNN and to
 the best single model of that size (by R-precision) with theirs. Chapter 6 plots it.
@@ -30,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 import pandas as pd  # noqa: E402
 
 from mpd_helpers import challenge, dataset, embedded, factorization, matrix, metrics, neighbours  # noqa: E402
-from mpd_helpers import recommend, rerank, titles  # noqa: E402
+from mpd_helpers import recommend, rerank, synthetic, titles  # noqa: E402
 from mpd_helpers import io as files  # noqa: E402
 
 METRICS = ("r_precision", "ndcg", "clicks")
@@ -54,7 +55,7 @@ def grade_size(slices: int, per_category: int, root: Path | None, cache: Path, s
                only: list[str] | None = None) -> dict[str, pd.DataFrame]:
     """Every system's per-playlist grade at one size (from the cache where it is there)."""
     paths = embedded.ensure(root, n_slices=slices, per_category=per_category, seed=seed)
-    folder = cache / f"{slices}x1000-c{per_category}-s{seed}"
+    folder = cache / f"{slices}x1000-c{per_category}-s{seed}-g{synthetic.GENERATOR_VERSION}"  # data of this generator
     folder.mkdir(parents=True, exist_ok=True)
     wanted = {name: make for name, make in systems(seed).items() if only is None or name in only}
     if all((folder / f"{name}.parquet").is_file() for name in wanted):
