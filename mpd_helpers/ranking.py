@@ -20,7 +20,7 @@ def top_n(scores: sp.csr_matrix, seeds: sp.csr_matrix, popular: np.ndarray,
     of shape (rows, n) of distinct tracks (-1 only if even the popular list runs out).
     """
     n_rows, n_tracks = scores.shape
-    coo = scores.tocoo()
+    coo = at_least_kth(scores.tocsr(), n + seeds.getnnz(axis=1)).tocoo()  # a seed may be among the best
     row, col, val = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
     keep = ~np.isin(row * n_tracks + col, _keys(seeds))
     row, col, val = row[keep], col[keep], val[keep]
@@ -63,7 +63,7 @@ def top_k_per_row(m: sp.csr_matrix, k: int, ties: bool = False) -> sp.csr_matrix
 
     With ``ties=True``, every entry equal to a row's k-th value is kept too.
     """
-    coo, order = _best_first(m)
+    coo, order = _best_first(at_least_kth(m.tocsr(), np.full(m.shape[0], k)))
     row, val = coo.row[order], coo.data[order]
     rank = _rank_within_rows(row)
     keep = rank < k
@@ -74,6 +74,27 @@ def top_k_per_row(m: sp.csr_matrix, k: int, ties: bool = False) -> sp.csr_matrix
         keep |= val >= kth[row]
     keep = order[keep]
     return sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=m.shape)
+
+
+def at_least_kth(m: sp.csr_matrix, k: np.ndarray) -> sp.csr_matrix:
+    """Each row's stored entries that are at least its ``k[row]``-th largest (all of a shorter row).
+
+    The k best of a row, however its ties are broken, are among them, so sorting only these
+    gives the same top k as sorting the whole row; a row of a million candidates costs one
+    partition, not a sort.
+    """
+    length, k = np.diff(m.indptr), np.maximum(k, 1)
+    long = np.flatnonzero(length > k)
+    if not len(long):
+        return m
+    kth = np.full(m.shape[0], -np.inf, dtype=m.dtype)
+    for r in long:  # the k-th largest value: the same whichever partition kernel finds it
+        values = m.data[m.indptr[r]:m.indptr[r + 1]]
+        kth[r] = np.partition(values, len(values) - k[r])[len(values) - k[r]]
+    row = np.repeat(np.arange(m.shape[0]), length)
+    keep = m.data >= kth[row]
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(row[keep], minlength=m.shape[0]))])
+    return sp.csr_matrix((m.data[keep], m.indices[keep], indptr), shape=m.shape)
 
 
 def rank_per_row(m: sp.csr_matrix) -> sp.csr_matrix:

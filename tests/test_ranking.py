@@ -53,3 +53,27 @@ def test_rank_per_row_and_values_at_agree_with_the_dense_matrix():
     r, c = np.nonzero(np.ones_like(dense))
     assert ranking.values_at(m, r, c).tolist() == dense[r, c].tolist()
     assert ranking.values_at(sp.csr_matrix((2, 2)), np.array([0, 1]), np.array([1, 0])).tolist() == [0, 0]
+
+
+def test_only_the_entries_at_least_each_rows_kth_are_sorted_and_the_result_is_the_full_sorts():
+    rng = np.random.default_rng(4)
+    dense = np.round(rng.random((30, 400)), 1) * (rng.random((30, 400)) < 0.5)  # many ties
+    dense[3] = 0  # an empty row
+    m = sp.csr_matrix(dense)
+    k = rng.integers(1, 60, 30)
+    cut = ranking.at_least_kth(m, k)
+    for r in range(30):
+        row = dense[r][dense[r] != 0]
+        kept = cut[r].data
+        if len(row) <= k[r]:
+            assert len(kept) == len(row)
+        else:
+            kth = np.sort(row)[::-1][k[r] - 1]
+            assert np.array_equal(np.sort(kept), np.sort(row[row >= kth]))
+    seeds = sp.csr_matrix((rng.random((30, 400)) < 0.05).astype(np.float32))
+    popular = np.arange(400)[::-1]
+    for n in (1, 20, 300):
+        got = ranking.top_n(m, seeds, popular, n)
+        for r in range(30):  # the full sort: best score first, ties to the smaller track, no seeds
+            cand = [c for c in np.lexsort((np.arange(400), -dense[r])) if dense[r, c] != 0 and not seeds[r, c]]
+            assert list(got[r][:min(n, len(cand))]) == cand[:n]
