@@ -36,7 +36,8 @@
 #
 # on a machine of 2 cores and 24 GB: each size runs in a fresh process, and each stage
 # reports its wall time and its peak resident memory (with that of the processes it
-# started).
+# started). Other work shared the two cores while they ran, so the times are upper
+# bounds; the memory is each process's own.
 
 # %% tags=["parameters"]
 cost_table = "../book/scale_costs.csv"  # written by benchmarks/bench_scale.py
