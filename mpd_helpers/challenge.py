@@ -10,6 +10,7 @@ itself on tracks it has never seen, along the very code path a real MPD takes.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,7 +152,12 @@ def _select(rng: np.random.Generator, part: Lean, counts: np.ndarray, taken: np.
 
 def build(mpd_dir: str | Path, out_dir: str | Path, per_category: int = 100, seed: int = 0,
           min_coverage: float = 0.9, progress: bool = True) -> Build:
-    """Write ``challenge_set.json`` and ``challenge_truth.json`` built from ``mpd_dir``."""
+    """Write ``challenge_set.json`` and ``challenge_truth.json`` built from ``mpd_dir``.
+
+    Either file may replace one that an earlier build wrote (it carries a build id), never
+    another file: an official challenge set in ``out_dir`` is refused before any work.
+    """
+    _claim(out_dir)
     part = read_lean(mpd_dir, progress=progress)
     return build_from(part, out_dir, per_category, seed, min_coverage)
 
@@ -167,7 +173,7 @@ def build_from(part: Lean, out_dir: str | Path, per_category: int = 100, seed: i
     # The longest categories are the scarcest: choose them first.
     for cat in sorted(CATEGORIES, key=lambda c: (-c.min_tracks, c.number)):
         picked[cat.number] = _select(rng, part, counts, taken, protected, cat, per_category, min_coverage)
-    out = Path(out_dir)
+    out = _claim(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     challenge, truth, summary = [], [], []
     starts = np.concatenate([[0], np.cumsum(part.playlists["n_entries"].to_numpy())[:-1]])
@@ -203,16 +209,65 @@ def build_from(part: Lean, out_dir: str | Path, per_category: int = 100, seed: i
     return Build(challenge_path, truth_path, pd.DataFrame(summary).set_index("category"))
 
 
-def check_pair(challenge_path: str | Path, truth_path: str | Path) -> None:
-    """Refuse a truth file built with another challenge set than this one (by their build ids)."""
-    ids = {}
-    for path in (challenge_path, truth_path):
-        doc = files.read_json(path)
-        ids[path] = doc.get("build") if isinstance(doc, dict) else None
-    if None not in ids.values() and ids[challenge_path] != ids[truth_path]:
-        raise MPDInputError(f"belongs to another challenge set (build {ids[truth_path]}, while "
-                            f"{challenge_path} is build {ids[challenge_path]}); rebuild both together",
+def identity(challenge_path: str | Path) -> str:
+    """What a submission records of the challenge set it answers: ``build <id>`` for a set
+    built by :func:`build`, else ``sha256 <digest>`` of the file (the official set has no build id)."""
+    doc = files.read_json(challenge_path)
+    build_id = doc.get("build") if isinstance(doc, dict) else None
+    if isinstance(build_id, str) and build_id:
+        return f"build {build_id}"
+    return f"sha256 {hashlib.sha256(files.regular_file(challenge_path).read_bytes()).hexdigest()[:16]}"
+
+
+def build_of(challenge_path: str | Path) -> str | None:
+    """The build id of a challenge set made by :func:`build`; None for any other (the official one)."""
+    found = identity(challenge_path)
+    return found.removeprefix("build ") if found.startswith("build ") else None
+
+
+def _claim(out_dir: str | Path) -> Path:
+    """``out_dir`` if the challenge set and truth file written there would replace only earlier builds."""
+    out = Path(out_dir)
+    for name in ("challenge_set.json", "challenge_truth.json"):
+        path = files.replaceable(out / name)
+        if path.exists():
+            try:
+                doc = files.read_json(path)
+            except MPDInputError:
+                doc = None
+            if not (isinstance(doc, dict) and isinstance(doc.get("build"), str)):
+                raise MPDInputError("exists and was not written by a challenge build (it has no build id); "
+                                    "it is left alone: choose another folder", file=path)
+    return out
+
+
+def check_pair(challenge_path: str | Path, truth_path: str | Path, truth: pd.DataFrame | None = None) -> None:
+    """Refuse a truth file that belongs to another challenge set: another build id, or pids the
+    challenge set does not have; warn when some challenge playlists have no held-out tracks."""
+    doc = files.read_json(truth_path)
+    truth_build = doc.get("build") if isinstance(doc, dict) else None
+    challenge_build = build_of(challenge_path)
+    if truth_build is not None and challenge_build is not None and truth_build != challenge_build:
+        raise MPDInputError(f"belongs to another challenge set (build {truth_build}, while "
+                            f"{challenge_path} is build {challenge_build}); rebuild both together",
                             file=truth_path, field="build")
+    if truth_build is not None and challenge_build is None:
+        raise MPDInputError(f"was built with a challenge set of build {truth_build}, while {challenge_path} "
+                            "was not built here (it has no build id)", file=truth_path, field="build")
+    truth = read_truth(truth_path) if truth is None else truth
+    challenge_doc = files.read_json(challenge_path)
+    pids = {p.get("pid") for p in challenge_doc.get("playlists", []) if isinstance(p, dict)} \
+        if isinstance(challenge_doc, dict) and isinstance(challenge_doc.get("playlists"), list) else set()
+    graded = set(truth["pid"].unique().tolist())
+    foreign = sorted(graded - pids)
+    if foreign:
+        raise MPDInputError(f"{len(foreign)} of its {len(graded)} playlists are not in {challenge_path} "
+                            f"(pids {', '.join(map(str, foreign[:3]))}{' ...' if len(foreign) > 3 else ''}): "
+                            "it belongs to another challenge set", file=truth_path, field="pid")
+    ungraded = len(pids - graded)
+    if ungraded:
+        warnings.warn(f"{truth_path}: {ungraded} of the {len(pids)} challenge playlists have no held-out "
+                      "tracks in it; only the others are graded")
 
 
 def _track_records(columns: dict[str, np.ndarray], track: np.ndarray, pos: np.ndarray,
@@ -223,20 +278,55 @@ def _track_records(columns: dict[str, np.ndarray], track: np.ndarray, pos: np.nd
 
 
 def read_truth(path: str | Path) -> pd.DataFrame:
-    """The held-out tracks: pid, category, pos, track_uri, artist_uri, in playlist order."""
+    """The held-out tracks: pid, category, pos, track_uri, artist_uri, in playlist order.
+
+    Each playlist is checked: an integer pid, seen once; a category; a list of tracks, each
+    with an integer pos and string URIs. A problem is named by file, pid and field.
+    """
     doc = files.read_json(path)
-    try:
-        rows = [(p["pid"], p["category"], t["pos"], t["track_uri"], t["artist_uri"])
-                for p in doc["playlists"] for t in p["tracks"]]
-    except (KeyError, TypeError) as err:
-        raise MPDInputError(f"malformed truth record ({err})", file=path, field=str(err).strip("'")) from None
+    playlists = doc.get("playlists") if isinstance(doc, dict) else None
+    if not isinstance(playlists, list):
+        raise MPDInputError(f"expected an object with a 'playlists' list, got {type(playlists).__name__}",
+                            file=path, field="playlists")
+    if not playlists:
+        raise MPDInputError("holds no playlists: there is nothing to grade against", file=path, field="playlists")
+    rows, seen = [], set()
+    for record in playlists:
+        if not isinstance(record, dict):
+            raise MPDInputError(f"a playlist is a {type(record).__name__}, not an object", file=path,
+                                field="playlists")
+        pid = record.get("pid")
+        for field, kind in (("pid", int), ("category", int), ("tracks", list)):
+            value = record.get(field)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise MPDInputError(f"expected {kind.__name__}, got {type(value).__name__} {value!r:.40}",
+                                    file=path, pid=pid if field != "pid" else None, field=field)
+        if pid in seen:
+            raise MPDInputError("appears twice", file=path, pid=pid, field="pid")
+        seen.add(pid)
+        for i, track in enumerate(record["tracks"]):
+            problem = _truth_track_problem(track)
+            if problem:
+                raise MPDInputError(problem[1], file=path, pid=pid, field=f"tracks[{i}].{problem[0]}")
+            rows.append((pid, record["category"], track["pos"], track["track_uri"], track["artist_uri"]))
     frame = pd.DataFrame(rows, columns=["pid", "category", "pos", "track_uri", "artist_uri"])
     return frame.sort_values(["pid", "pos"], kind="stable").reset_index(drop=True)
 
 
+def _truth_track_problem(track: object) -> tuple[str, str] | None:
+    """The first problem of one held-out track record, as (field, message), or None."""
+    if not isinstance(track, dict):
+        return "", f"expected an object, got {type(track).__name__}"
+    for field, kind in (("pos", int), ("track_uri", str), ("artist_uri", str)):
+        value = track.get(field)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return field, f"expected {kind.__name__}, got {type(value).__name__} {value!r:.40}"
+    return None
+
+
 def add_cli(subparsers) -> None:
     """``challenge``: build a challenge set from an MPD directory."""
-    from mpd_helpers.cli import positive_int, share
+    from mpd_helpers.cli import positive_int, seed, share
 
     p = subparsers.add_parser("challenge", help="build a challenge set and its held-out truth from MPD slices",
                               description="Apply the challenge's 10-category recipe to an MPD directory.")
@@ -244,7 +334,7 @@ def add_cli(subparsers) -> None:
     p.add_argument("out_dir", help="where challenge_set.json and challenge_truth.json go")
     p.add_argument("--per-category", type=positive_int, default=100,
                    help="playlists per category (1000 = official size)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--min-coverage", type=share, default=0.9,
                    help="least share of a playlist's held-out tracks that must occur in training (default 0.9)")
     p.set_defaults(func=_cli)

@@ -9,8 +9,9 @@ import os
 import signal
 import sys
 import threading
+import warnings
 
-from mpd_helpers.errors import MPDInputError
+from mpd_helpers.errors import MPDInputError, printable
 
 # The modules that contribute sub-commands, and the commands each adds through its
 # ``add_cli(subparsers)`` (which sets ``func``: parsed namespace -> exit code).
@@ -42,6 +43,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return value
+
+
+def seed(text: str) -> int:
+    """An argparse type: a random seed, an integer in 0..2**32 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"{value} is not a seed in 0..{2**32 - 1}")
     return value
 
 
@@ -80,8 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main else None
     try:
-        code = int(args.func(args) or 0)
-        sys.stdout.flush()  # a closed pipe shows here, not in Python's final flush
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            code = int(args.func(args) or 0)
+        if sys.stdout is not None:  # None when started with stdout closed (>&-): the output goes nowhere
+            sys.stdout.flush()  # a closed pipe shows here, not in Python's final flush
         return code
     except MPDInputError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -91,12 +106,18 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:  # missing, unreadable or unwritable files and folders
         if isinstance(err, BrokenPipeError):
             return _closed_output()
-        where = f"{err.filename}: " if err.filename else ""
-        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
+        where = f"{printable(str(err.filename), keep_newlines=False)}: " if err.filename else ""
+        print(f"error: {where}{printable(err.strerror or str(err))}", file=sys.stderr)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return 2
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line on stderr, without the package's file and line."""
+    if sys.stderr is not None:
+        print(f"warning: {printable(str(message))}", file=sys.stderr)
 
 
 def _terminate(signum, frame) -> None:
@@ -107,5 +128,6 @@ def _terminate(signum, frame) -> None:
 def _closed_output() -> int:
     """The reader of our output went away: stop quietly, as command-line tools do."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())  # Python's final flush must not fail again
+    if sys.stdout is not None:
+        os.dup2(devnull, sys.stdout.fileno())  # Python's final flush must not fail again
     return 141

@@ -25,10 +25,11 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from mpd_helpers import workers as parallel
-from mpd_helpers.errors import MPDInputError
-from mpd_helpers.io import leftovers, read_json, write_json, write_with
+from mpd_helpers.errors import MPDInputError, printable
+from mpd_helpers.io import leftovers, read_json, regular_file, write_json, write_with
 
-SLICE_RE = re.compile(r"mpd\.slice\.(\d+)-(\d+)\.json$")
+# The whole name, in ASCII digits: not "._mpd.slice.0-999.json" (a macOS AppleDouble file) nor "...json\n".
+SLICE_RE = re.compile(r"^mpd\.slice\.([0-9]+)-([0-9]+)\.json\Z")
 TRACK_FIELDS = {"pos": int, "artist_name": str, "track_uri": str, "artist_uri": str,
                 "track_name": str, "album_uri": str, "duration_ms": int, "album_name": str}
 PLAYLIST_FIELDS = {"name": str, "collaborative": str, "pid": int, "modified_at": int,
@@ -125,15 +126,25 @@ def _merge(parts: Iterable[Lean]) -> Lean:
                 np.concatenate(tracks), pd.concat(tables, ignore_index=True), skipped, skipped_files)
 
 
-def slice_files(mpd_dir: str | Path) -> list[Path]:
-    """The slice files of an MPD directory, in pid order."""
+def slice_files(mpd_dir: str | Path, regular: bool = True) -> list[Path]:
+    """The slice files of an MPD directory (named exactly ``mpd.slice.<first>-<last>.json``), in pid order.
+
+    Each is looked at once (one ``stat``): a directory, a pipe or a device named like a slice
+    (or a link to one, say ``/dev/zero``) is refused naming the file, before anything opens it
+    (``regular=False`` leaves that to the caller).
+    """
     root = Path(mpd_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such MPD directory")
-    files = [p for p in root.iterdir() if SLICE_RE.search(p.name)]
+    files = []
+    for path in root.iterdir():
+        match = SLICE_RE.fullmatch(path.name)
+        if match is None:
+            continue
+        files.append((int(match.group(1)), path.name, regular_file(path) if regular else path))
     if not files:
         raise MPDInputError("no mpd.slice.*.json files here", file=root)
-    return sorted(files, key=lambda p: int(SLICE_RE.search(p.name).group(1)))
+    return [path for _, _, path in sorted(files)]
 
 
 def _parse(path: Path) -> dict:
@@ -153,6 +164,8 @@ def _record_problem(record: object, fields: dict, optional: set[str], nested: di
             if typ is int and isinstance(value, float) and value.is_integer() and abs(value) >= 2 ** 63:
                 return name, "expected int, got an integer too large for 64 bits"
             return name, f"expected {typ.__name__}, got {type(value).__name__} {value!r:.40}"
+        if typ is int and not -2 ** 63 <= value < 2 ** 63:  # orjson gives ints up to 2**64 - 1
+            return name, "expected int, got an integer too large for 64 bits"
     for name in record.keys() - fields.keys():
         if name not in optional:
             return name, "unexpected field"
@@ -208,7 +221,7 @@ def _part(path: Path, records: list, fields: dict, optional: set[str], lenient: 
         if set(map(len, tracks)) - {len(TRACK_FIELDS)}:
             raise KeyError("track field count")
         tr_cols = _columns(tracks, TRACK_FIELDS)
-    except (KeyError, TypeError, AttributeError, pa.ArrowInvalid, pa.ArrowTypeError):
+    except (KeyError, TypeError, AttributeError, OverflowError, pa.ArrowInvalid, pa.ArrowTypeError):
         records, skipped = _read_records(path, records, fields, optional, lenient)
         part = _part(path, records, fields, optional, lenient)
         part.skipped += skipped
@@ -321,9 +334,23 @@ def _check_slice(part: Part, lenient: bool) -> Part:
 
 
 def _each_slice(mpd_dir: str | Path, read: Callable[[Path], object], progress: bool,
-                workers: int | None) -> Iterator:
-    """``read`` applied to every slice file, in order, by ``workers`` processes (default: the CPUs, at most 4)."""
-    files = slice_files(mpd_dir)
+                workers: int | None, lenient: bool = False) -> Iterator:
+    """``read`` applied to every slice file, in order, by ``workers`` processes (default: the CPUs, at most 4).
+
+    A file that is not a regular file is refused, or, when ``lenient``, given as the reason
+    it was not read (as ``read`` gives the reason for a file it could not read).
+    """
+    files, refused = [], []
+    for path in slice_files(mpd_dir, regular=False):
+        try:
+            files.append(regular_file(path))
+        except (MPDInputError, OSError) as err:
+            if not lenient:
+                raise
+            refused.append(str(err) if isinstance(err, MPDInputError) else f"{path}: {err.strerror or err}")
+    yield from refused
+    if not files:
+        return
     with parallel.pool(parallel.count(len(files), workers, most=4)) as pool:
         yield from tqdm(pool.map(read, files), total=len(files), desc="reading slices", disable=not progress,
                         unit="slice")
@@ -332,7 +359,7 @@ def _each_slice(mpd_dir: str | Path, read: Callable[[Path], object], progress: b
 def read_slices(mpd_dir: str | Path, lenient: bool = False, progress: bool = True,
                 workers: int | None = None) -> Part:
     """Every playlist of an MPD directory, checked against the dataset's per-playlist rules."""
-    parts = list(_each_slice(mpd_dir, partial(_read_slice, lenient=lenient), progress, workers))
+    parts = list(_each_slice(mpd_dir, partial(_read_slice, lenient=lenient), progress, workers, lenient))
     unreadable = [p for p in parts if isinstance(p, str)]
     parts = [p for p in parts if not isinstance(p, str)]
     if not parts:
@@ -366,7 +393,7 @@ def read_lean(mpd_dir: str | Path, lenient: bool = False, progress: bool = True,
 
     def readable() -> Iterator[Lean]:
         for part in _each_slice(mpd_dir, partial(_read_slice_lean, lenient=lenient, leave_out=leave_out),
-                                progress, workers):
+                                progress, workers, lenient):
             if isinstance(part, str):
                 unreadable.append(part)
             else:
@@ -381,9 +408,7 @@ def read_lean(mpd_dir: str | Path, lenient: bool = False, progress: bool = True,
 
 def read_challenge(path: str | Path, lenient: bool = False) -> Part:
     """The playlists of a challenge set, checked (sample and holdout counts, pids, positions)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such challenge set")
+    path = regular_file(path, "a challenge set")
     doc = _parse(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("playlists"), list):
         raise MPDInputError("expected an object with a 'playlists' list", file=path, field="playlists")
@@ -445,15 +470,32 @@ class Dataset:
 
 
 def load(mpd_dir: str | Path, challenge_path: str | Path | None = None, truth_path: str | Path | None = None,
-         lenient: bool = False, progress: bool = True, workers: int | None = None) -> Dataset:
-    """Slices (less the playlists a challenge build held out) plus a challenge set, indexed."""
+         lenient: bool = False, progress: bool = True, workers: int | None = None,
+         train_on_sources: bool = False) -> Dataset:
+    """Slices (less the playlists a challenge build held out) plus a challenge set, indexed.
+
+    A challenge set built from MPD slices (it carries a build id) was cut from whole
+    playlists that are still in the slices: without its truth file, which names them, they
+    would be trained on, and any grade would be inflated. So it is refused without
+    ``truth_path``, unless ``train_on_sources`` says to train on every playlist knowingly.
+    """
+    from mpd_helpers.challenge import build_of, check_pair
+
     held_out = _held_out_source_pids(truth_path) if truth_path is not None else np.empty(0, np.int64)
-    parts = [read_lean(mpd_dir, lenient=lenient, progress=progress, workers=workers, leave_out=held_out)]
     if challenge_path is not None:
         if truth_path is not None:
-            from mpd_helpers.challenge import check_pair
-
             check_pair(challenge_path, truth_path)
+        elif (build_id := build_of(challenge_path)) is not None:
+            if not train_on_sources:
+                raise MPDInputError(
+                    f"was built from MPD slices (build {build_id}): the whole playlists it was cut from are "
+                    "still in the slices, so without its truth file (which names them) they would be trained on "
+                    "and any grade inflated. Give the truth file, or choose to train on them knowingly",
+                    file=challenge_path, field="build")
+            warnings.warn(f"{challenge_path} (build {build_id}) is answered by a model trained on every playlist "
+                          f"of {mpd_dir}, the whole playlists it was cut from included: a grade of it is inflated")
+    parts = [read_lean(mpd_dir, lenient=lenient, progress=progress, workers=workers, leave_out=held_out)]
+    if challenge_path is not None:
         parts.append(lean(read_challenge(challenge_path, lenient=lenient)))
     return index(parts, skipped=sum(p.skipped for p in parts))
 
@@ -536,20 +578,28 @@ def add_cli(subparsers) -> None:
 
 def _check_cli(args) -> int:
     """Run ``check`` and print what was read."""
-    from mpd_helpers.checker import check_rules
+    from mpd_helpers.checker import check_challenge_rules, check_rules, duplicate_keys
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         part = read_slices(args.mpd_dir, lenient=args.lenient)
         problems = check_rules(part)
+        read = list(pd.unique(part.playlists["file"]))
         n_challenge = None
         if args.challenge:
-            n_challenge = len(read_challenge(args.challenge, lenient=args.lenient).playlists)
+            challenge = read_challenge(args.challenge, lenient=args.lenient)
+            n_challenge = len(challenge.playlists)
+            problems += check_challenge_rules(challenge)
+            read.append(str(args.challenge))
+        # keys given twice, which the reader cannot see: each file parsed again, one per process
+        with parallel.pool(parallel.count(len(read), most=4)) as pool:
+            problems += [line for lines in pool.map(duplicate_keys, read) for line in lines]
     for w in caught:
-        print(f"warning: {w.message}")
+        print(f"warning: {printable(str(w.message))}")
     root = Path(args.mpd_dir).resolve()
     for left in leftovers(root) + [p for p in leftovers(root.parent) if p.name.startswith(f".{root.name}.")]:
-        print(f"warning: {left} was left by an interrupted writer; it is not read, and can be removed")
+        print(f"warning: {printable(str(left), keep_newlines=False)} was left by an interrupted writer; "
+              "it is not read, and can be removed")
     for problem in problems[:50]:
         print(problem)
     print(f"{len(part.playlists)} playlists, {len(part.entries)} entries read"

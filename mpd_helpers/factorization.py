@@ -27,9 +27,9 @@ class ALS(Recommender):
 
     def __init__(self, factors: int = 128, regularization: float = 0.05, alpha: float = 20.0,
                  iterations: int = 15, k: int = 1000, seed: int = 0,
-                 fallback: Recommender | None = None):
+                 fallback: Recommender | None = None, margin: int = 50):
         self.factors, self.regularization, self.alpha = factors, regularization, alpha
-        self.iterations, self.k, self.seed, self.fallback = iterations, k, seed, fallback
+        self.iterations, self.k, self.seed, self.fallback, self.margin = iterations, k, seed, fallback, margin
 
     def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "ALS":
         """Factorise the utility matrix (one thread, seeded: the same factors on every run)."""
@@ -46,25 +46,39 @@ class ALS(Recommender):
         return self
 
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
-        """Each playlist's ``k`` best tracks by factor score, seeds excluded."""
+        """Each playlist's ``k`` best tracks by factor score, seeds excluded.
+
+        The library finds a few more than ``k`` candidates with its own float32 products,
+        whose last bits depend on the batch (BLAS picks its kernels by the matrices' shapes);
+        each candidate is then scored again alone, in float64 rounded to float32, so that a
+        playlist's scores and order never depend on the other playlists of its batch.
+        """
         rows = np.asarray(rows)
-        out = []
-        for part in (rows[rows < self.n_fitted], rows[rows >= self.n_fitted]):
-            if len(part) == 0:
-                continue
-            new = bool(part[0] >= self.n_fitted)
-            ids, values = self.model.recommend(part if not new else np.arange(len(part)),
-                                               self.matrix[part], N=self.k,
-                                               filter_already_liked_items=True, recalculate_user=new)
-            out.append((ids, values))
-        ids = np.vstack([i for i, _ in out]) if out else np.empty((0, self.k), int)
-        values = np.vstack([v for _, v in out]) if out else np.empty((0, self.k), np.float32)
-        order = np.r_[np.flatnonzero(rows < self.n_fitted), np.flatnonzero(rows >= self.n_fitted)]
+        new = rows >= self.n_fitted
+        users = np.empty((len(rows), self.model.factors), np.float32)
+        users[~new] = self.model.user_factors[rows[~new]]
+        if new.any():  # solved from the seeds, one playlist at a time
+            users[new] = self.model.recalculate_user(np.arange(new.sum()), self.matrix[rows[new]])
+        wanted = min(self.k + self.margin, self.matrix.shape[1])
+        ids = np.full((len(rows), wanted), -1, np.int64)
+        for part in (np.flatnonzero(~new), np.flatnonzero(new)):
+            if len(part):
+                found, _ = self.model.recommend(np.arange(len(part)) if new[part[0]] else rows[part],
+                                                self.matrix[rows[part]], N=wanted,
+                                                filter_already_liked_items=True, recalculate_user=bool(new[part[0]]))
+                ids[part, :found.shape[1]] = found
+        valid = ids >= 0
+        exact = np.full(ids.shape, -np.inf)
+        r, c = np.nonzero(valid)
+        exact[r, c] = np.einsum("ij,ij->i", users[r], self.item_factors()[ids[r, c]], dtype=np.float64)
+        exact = exact.astype(np.float32)
+        best = np.lexsort((ids, -exact))[:, :self.k]  # highest first, ties to the lower track index
+        ids, values = np.take_along_axis(ids, best, 1), np.take_along_axis(exact, best, 1).astype(np.float64)
         valid = ids >= 0
         # each row shifted to positive scores, so that the blend's row scaling keeps their order
         lowest = np.where(valid, values, np.inf).min(axis=1, keepdims=True)
-        values = values - lowest + 1e-6
-        r = np.repeat(order, ids.shape[1]).reshape(ids.shape)
+        values = (values - lowest + 1e-6).astype(np.float32)
+        r = np.repeat(np.arange(len(rows)), ids.shape[1]).reshape(ids.shape)
         return sp.csr_matrix((values[valid], (r[valid], ids[valid])), shape=(len(rows), self.matrix.shape[1]))
 
     def item_factors(self) -> np.ndarray:

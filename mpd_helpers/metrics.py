@@ -36,6 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mpd_helpers import io as files
 from mpd_helpers.errors import MPDInputError
 
 MAX_RECOMMENDATIONS = 500
@@ -509,6 +510,7 @@ def read_submission(path: str | Path) -> pd.DataFrame:
 
     pids: list[int] = []
     tracks: list[str] = []
+    first_line: dict[int, int] = {}
     for line, text in content_lines(path):
         fields = [field.strip() for field in text.split(",")]
         if fields[0] == "team_info":
@@ -516,6 +518,10 @@ def read_submission(path: str | Path) -> pd.DataFrame:
         if not PID.fullmatch(fields[0]):
             raise MPDInputError(f"pid {fields[0]!r} is not an integer", file=path, line=line, field="pid")
         pid = int(fields[0])
+        if pid in first_line:
+            raise MPDInputError(f"a second line for this playlist (the first is line {first_line[pid]}); "
+                                "which one would be graded?", file=path, line=line, pid=pid, field="pid")
+        first_line[pid] = line
         uris = [uri for uri in fields[1:] if uri]
         pids.extend([pid] * len(uris))
         tracks.extend(uris)
@@ -550,15 +556,19 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from mpd_helpers.submission import read_challenge
 
     truth = read_truth(args.truth)
+    _check_answers(args.submission, args.truth)
     recommendations = read_submission(args.submission)
     seeds = None
     if args.challenge:
         from mpd_helpers.challenge import check_pair
 
-        check_pair(args.challenge, args.truth)
+        check_pair(args.challenge, args.truth, truth)
         seeds = read_challenge(args.challenge)
     report = coverage(recommendations, truth, seeds)
     n = truth["pid"].nunique()
+    if report["missing"] and len(report["missing"]) == n and len(recommendations):
+        raise MPDInputError(f"none of the submission's playlists is in the truth file {args.truth}: "
+                            "they answer another challenge set", file=args.submission, field="pid")
     notes = {"missing": "{k} of the {n} playlists with held-out tracks have no line in the submission (graded 0)",
              "short": "{k} playlists have fewer than 500 distinct tracks",
              "unknown": "{k} playlists of the submission are not in the truth file (not graded)",
@@ -575,6 +585,19 @@ def _run_evaluate(args: argparse.Namespace) -> int:
               "missing); pass --partial to grade a partial run", file=sys.stderr)
         return 1
     return 0
+
+
+def _check_answers(submission_path: str | Path, truth_path: str | Path) -> None:
+    """Refuse a truth file of another challenge set than the one the submission records it answers."""
+    from mpd_helpers.submission import record
+
+    answered = record(submission_path)
+    doc = files.read_json(truth_path)
+    build = doc.get("build") if isinstance(doc, dict) else None
+    if answered is None or build is None or answered["challenge"] == f"build {build}":
+        return
+    raise MPDInputError(f"answers the challenge set {answered['challenge']}, while the truth file {truth_path} "
+                        f"belongs to build {build}", file=submission_path, field="challenge_set")
 
 
 def add_cli(subparsers: argparse._SubParsersAction) -> None:

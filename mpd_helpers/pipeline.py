@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import pickle
 import resource
 import sys
 import time
@@ -22,9 +21,10 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import dataset, factorization, matrix, metrics, neighbours, recommend, rerank, submission, titles
+from mpd_helpers import challenge, dataset, factorization, matrix, metrics, model_store, neighbours, recommend
+from mpd_helpers import rerank, submission, titles
 from mpd_helpers import io as files
-from mpd_helpers.errors import MPDInputError
+from mpd_helpers.errors import MPDInputError, printable
 
 METHODS: dict[str, Callable[[], recommend.Recommender]] = {
     "popularity": recommend.Popularity,
@@ -37,7 +37,11 @@ METHODS: dict[str, Callable[[], recommend.Recommender]] = {
 # Models whose factors for a new playlist are solved from its seeds, not fitted with the rest:
 # a new playlist is served nearly, not exactly, as the same playlist fitted.
 SOLVED_FOR_NEW = {"ials", "two-stage"}
-MODEL_VERSION = 2  # bump when a saved model would no longer load or mean the same
+MODEL_VERSION = 3  # bump when a saved model would no longer load or mean the same
+MODEL_KIND = "fitted model"  # what the stamp of a folder of saved models says it holds
+# What such a folder holds (model.pickle: older versions, never read); one holding nothing else
+# is replaced even when its stamp cannot be read.
+MODEL_FILES = frozenset({files.STAMP, "model", "tracks.parquet", "model.pickle"})
 
 
 def peak_rss() -> int:
@@ -85,13 +89,20 @@ class Run:
 def recommend_all(mpd_dir: str | Path, challenge_path: str | Path, method: str, out: str | Path,
                   truth_path: str | Path | None = None, workers: int | None = None,
                   team_name: str = "mpd-book", contact_email: str = "team@example.org",
-                  progress: bool = True) -> Run:
-    """Load, fit, recommend 500 tracks per challenge playlist, write and verify the CSV, grade."""
+                  progress: bool = True, train_on_sources: bool = False) -> Run:
+    """Load, fit, recommend 500 tracks per challenge playlist, write and verify the CSV, grade.
+
+    The output is checked before anything is read: it may replace a regular file, never an
+    input (a slice, the challenge set, the truth file) nor a folder, device or pipe.
+    ``train_on_sources``: see :func:`mpd_helpers.dataset.load`.
+    """
     if method not in METHODS:
         raise MPDInputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}", field="method")
+    check_output(out, [*dataset.slice_files(mpd_dir), challenge_path, *([truth_path] if truth_path else [])])
     report: list[dict] = []
     with stage("load", report):
-        ds = dataset.load(mpd_dir, challenge_path, truth_path, progress=progress, workers=workers)
+        ds = dataset.load(mpd_dir, challenge_path, truth_path, progress=progress, workers=workers,
+                          train_on_sources=train_on_sources)
         m = matrix.utility_matrix(ds.entries, ds.n_playlists, ds.n_tracks)
     rows = ds.challenge_rows
     training = ~ds.playlists["is_challenge"].to_numpy()
@@ -100,13 +111,23 @@ def recommend_all(mpd_dir: str | Path, challenge_path: str | Path, method: str, 
                                                        minlength=ds.n_tracks))]
     sizes = {"playlists": int(training.sum()), "entries": int(in_training.sum()), "tracks": len(played),
              "albums": played["album_uri"].nunique(), "artists": played["artist_uri"].nunique()}
+    if sizes["tracks"] < submission.N_TRACKS:
+        raise MPDInputError(f"the training playlists hold {sizes['tracks']} distinct tracks; a submission needs "
+                            f"{submission.N_TRACKS} per playlist", file=mpd_dir, field="tracks")
+    pids = ds.playlists["mpd_pid"].to_numpy()[rows]
+    if (pids < 0).any():
+        raise MPDInputError("negative: a submission's pids are integers from 0", file=challenge_path,
+                            pid=int(pids[pids < 0][0]), field="pid")
     with stage("fit", report):
         model = METHODS[method]().fit(ds, m)
     with stage("recommend", report):
         recs = model.recommend(rows, progress=progress)
+    if (recs < 0).any():  # seeds and the popular fill leave too few tracks
+        raise MPDInputError(f"fewer than {submission.N_TRACKS} tracks to recommend to some playlists",
+                            file=mpd_dir, field="tracks")
     with stage("write", report):
-        pids = ds.playlists["mpd_pid"].to_numpy()[rows]
-        path = submission.write(out, pids, recommend.to_uris(ds, recs), team_name, contact_email)
+        path = submission.write(out, pids, recommend.to_uris(ds, recs), team_name, contact_email,
+                                challenge=challenge.identity(challenge_path))
     with stage("verify", report):
         problems = submission.verify(challenge_path, path)
     if problems:
@@ -114,13 +135,21 @@ def recommend_all(mpd_dir: str | Path, challenge_path: str | Path, method: str, 
                             f"{submission.format_report(problems)}", file=path)
     grade = None
     if truth_path is not None:
-        from mpd_helpers.challenge import read_truth
-
         with stage("grade", report):
-            per_playlist = metrics.evaluate(recommend.as_frame(ds, rows, recs), read_truth(truth_path),
+            per_playlist = metrics.evaluate(recommend.as_frame(ds, rows, recs), challenge.read_truth(truth_path),
                                             ds.tracks.set_index("track_uri")["artist_uri"], ndcg="spotify")
             grade = metrics.summarize(per_playlist)
     return Run(pd.DataFrame(report), sizes, grade)
+
+
+def check_output(out: str | Path, inputs: list[str | Path]) -> None:
+    """Refuse a submission path (or its ``.gz``) that is one of ``inputs`` or is not a regular file."""
+    for path in (Path(out), Path(f"{out}.gz")):
+        files.replaceable(path)
+        for source in inputs:
+            if path.exists() and Path(source).exists() and os.path.samefile(path, source):
+                raise MPDInputError(f"is an input of this run ({source}); the submission must go elsewhere",
+                                    file=path)
 
 
 # --- continuing one playlist -----------------------------------------------------------------
@@ -141,27 +170,70 @@ def _slices_signature(mpd_dir: str | Path) -> list[list]:
 def fitted_model(mpd_dir: str | Path, method: str = "playlist-knn", model_dir: str | Path | None = None,
                  workers: int | None = None, progress: bool = True
                  ) -> tuple[recommend.Recommender, pd.DataFrame]:
-    """The model fitted on every playlist of ``mpd_dir`` and its track table: loaded if saved, else fitted and saved."""
-    folder = Path(model_dir) if model_dir is not None else model_dir_for(mpd_dir, method)
-    signature = {"version": MODEL_VERSION, "method": method, "slices": _slices_signature(mpd_dir)}
-    if files.is_complete(folder) and files.read_json(folder / files.STAMP).get("signature") == signature:
-        with open(folder / "model.pickle", "rb") as handle:
-            model = pickle.load(handle)  # written by this function, into the user's own cache
-        return model, pd.read_parquet(folder / "tracks.parquet")
+    """The model fitted on every playlist of ``mpd_dir`` and its track table: loaded if saved, else fitted and saved.
+
+    The model is kept as data (arrays and JSON, :mod:`mpd_helpers.model_store`), never as
+    code. A saved model that cannot be read is stale: it is refitted and replaced, with a
+    warning. The folder is replaced only if it is missing, empty or stamped as a model of
+    this tool; a model that cannot be saved is still used, with a warning.
+    """
     if method not in METHODS:
         raise MPDInputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}", field="method")
+    folder = files.claim(Path(model_dir) if model_dir is not None else model_dir_for(mpd_dir, method),
+                         MODEL_KIND, _older_model, MODEL_FILES)
+    signature = {"version": MODEL_VERSION, "method": method, "slices": _slices_signature(mpd_dir)}
+    stamp = files.read_stamp(folder)
+    if stamp is not None and stamp.get("signature") == signature:
+        try:
+            return model_store.load(folder / "model"), _read_tracks(folder / "tracks.parquet")
+        except (model_store.StaleModel, StaleTracks) as err:
+            _warn(f"the saved model in {folder} cannot be used ({err}); fitting it again")
+    elif stamp is not None:
+        _warn(f"the saved model in {folder} was fitted on other slices or by another version; fitting it again")
+    elif folder.is_dir() and any(folder.iterdir()):
+        _warn(f"the saved model in {folder} is incomplete (its stamp cannot be read); fitting it again")
     with stage("load"):
         ds = dataset.load(mpd_dir, progress=progress, workers=workers)
         m = matrix.utility_matrix(ds.entries, ds.n_playlists, ds.n_tracks)
     with stage("fit"):
         model = METHODS[method]().fit(ds, m)
     with stage("save"):
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        with files.atomic_folder(folder, {"signature": signature}) as building:
-            with open(building / "model.pickle", "wb") as handle:
-                pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            ds.tracks.to_parquet(building / "tracks.parquet")
+        try:
+            with files.atomic_folder(folder, MODEL_KIND, {"signature": signature}, _older_model,
+                                     MODEL_FILES) as building:
+                (building / "model").mkdir()
+                model_store.save(model, building / "model")
+                ds.tracks.to_parquet(building / "tracks.parquet")
+        except (OSError, MPDInputError) as err:
+            where = f"{err.filename}: " if isinstance(err, OSError) and err.filename else ""
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else err
+            _warn(f"could not save the fitted model ({where}{reason}); the next call fits it again")
     return model, ds.tracks
+
+
+def _older_model(stamp: dict) -> bool:
+    """Whether a stamp is that of a model saved by an earlier version (it has a signature)."""
+    return "signature" in stamp
+
+
+class StaleTracks(Exception):
+    """The saved track table cannot be read."""
+
+
+def _read_tracks(path: Path) -> pd.DataFrame:
+    """The saved track table, or :class:`StaleTracks` when it cannot be read."""
+    try:
+        tracks = pd.read_parquet(path)
+    except Exception as err:  # noqa: BLE001 - whatever the Parquet reader raises, the cache is stale
+        raise StaleTracks(f"tracks.parquet: {type(err).__name__}") from None
+    if "track_uri" not in tracks:
+        raise StaleTracks("tracks.parquet has no track_uri column")
+    return tracks
+
+
+def _warn(message: str) -> None:
+    """One warning line on stderr (control characters escaped)."""
+    print(f"warning: {printable(message)}", file=sys.stderr)
 
 
 def continue_playlist(model: recommend.Recommender, tracks: pd.DataFrame, title: str | None = None,
@@ -187,7 +259,7 @@ def continue_playlist(model: recommend.Recommender, tracks: pd.DataFrame, title:
 def _run_recommend(args: argparse.Namespace) -> int:
     """``recommend``: the whole job, with a table of stages and, given a truth, the grade."""
     run = recommend_all(args.mpd_dir, args.challenge, args.method, args.out, args.truth,
-                        args.workers, progress=not args.quiet)
+                        args.workers, progress=not args.quiet, train_on_sources=args.train_on_sources)
     total = run.stages["seconds"].sum()
     print(f"wrote {args.out} ({args.method}); {total:.1f} s in all, peak {run.stages['peak_gib'].max():.2f} GiB")
     if run.grade is not None:
@@ -217,7 +289,11 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("challenge", help="challenge_set.json")
     p.add_argument("--method", choices=list(METHODS), default="blend")
     p.add_argument("--out", default="submission.csv", help="the CSV to write (default submission.csv)")
-    p.add_argument("--truth", help="held-out tracks of a built challenge set: grade the result")
+    p.add_argument("--truth", help="held-out tracks of a built challenge set: leave its source playlists "
+                                   "out of training, and grade the result")
+    p.add_argument("--train-on-sources", action="store_true",
+                   help="with a built challenge set and no --truth: train on every playlist, the whole "
+                        "playlists the challenge set was cut from included (a grade is then inflated)")
     p.add_argument("--workers", type=positive_int, help="processes reading the slices (default: CPUs, <= 4)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_recommend)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mpd_helpers.errors import MPDInputError
+from mpd_helpers.errors import MPDInputError, printable
 from mpd_helpers.dataset import Part, read_slices
 
 REFERENCE = Path(__file__).with_name("mpd_stats.txt")
@@ -21,6 +21,8 @@ COUNTS = ("number of playlists", "number of tracks", "number of unique tracks", 
           "number of unique artists", "number of unique titles", "number of playlists with descriptions",
           "number of unique normalized titles", "avg playlist length")
 WRITE_UP_UNIQUE_PER_ENTRY = 189_583 / 945_712  # the write-up's 10,000-playlist sample plus challenge seeds
+# The seconds that every pandas version can turn into a date (nanosecond timestamps: 1677 to 2262).
+DATE_RANGE = (-(2 ** 63 - 1) // 10 ** 9 + 1, (2 ** 63 - 1) // 10 ** 9)
 HISTOGRAMS = ("top playlist titles", "top tracks", "top artists", "numedits histogram",
               "last modified histogram", "playlist length histogram", "num followers histogram")
 
@@ -36,7 +38,7 @@ def compute(part: Part, top: int = 20) -> dict:
     pl, tr = part.playlists, part.entries
     titles = normalize_title(pl["name"])
     track_label = tr["track_name"] + " by " + tr["artist_name"]
-    days = pd.to_datetime(pl["modified_at"], unit="s").dt.strftime("%Y-%m-%d")
+    days = _days(pl)
     figures = {
         "number of playlists": len(pl), "number of tracks": len(tr),
         "number of unique tracks": tr["track_uri"].nunique(), "number of unique albums": tr["album_uri"].nunique(),
@@ -54,11 +56,25 @@ def compute(part: Part, top: int = 20) -> dict:
     return figures
 
 
+def _days(pl: pd.DataFrame) -> pd.Series:
+    """Each playlist's ``modified_at`` as a day (YYYY-MM-DD); a time beyond the dates that
+    can be shown is bad input, named by file, pid and field."""
+    seconds = pl["modified_at"].to_numpy(np.int64)
+    beyond = (seconds < DATE_RANGE[0]) | (seconds > DATE_RANGE[1])
+    if beyond.any():
+        row = int(np.flatnonzero(beyond)[0])
+        raise MPDInputError(f"{seconds[row]} seconds is not a date between the years 1677 and 2262",
+                            file=pl["file"].iat[row] if "file" in pl else None, pid=int(pl["pid"].iat[row]),
+                            field="modified_at")
+    return pd.Series(pd.to_datetime(seconds, unit="s").strftime("%Y-%m-%d"), index=pl.index)
+
+
 def format_stats(figures: dict) -> str:
     """The figures laid out as the statistics program prints them."""
     lines = [f"{k} {figures[k]:g}" if isinstance(figures[k], float) else f"{k} {figures[k]}" for k in COUNTS]
     for k in HISTOGRAMS:
-        lines += ["", k] + [f"{count:7d} {label}" for label, count in figures[k].items()]
+        lines += ["", k] + [f"{count:7d} {printable(str(label), keep_newlines=False)}"  # titles and names: untrusted
+                            for label, count in figures[k].items()]
     return "\n".join(lines)
 
 

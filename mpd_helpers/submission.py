@@ -3,12 +3,18 @@
 A submission starts with ``team_info,<team name>,<main|creative>,<contact email>`` and then has one
 line per challenge playlist: ``pid, track_uri_1, ..., track_uri_500``. Blank lines and lines
 starting with ``#`` are ignored. It is uploaded gzipped, so :func:`write` leaves both copies.
+
+A comment line records what the file answers (:data:`RECORD`): the challenge set (its build id,
+or a digest of the official file) and a digest of the file's own content. The verifier
+uses it to refuse a submission checked against another challenge set, and a ``.csv`` whose
+``.csv.gz`` is from another run; the grader, to refuse the truth of another challenge set.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import io
 import numbers
 import re
@@ -19,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mpd_helpers import io as files
-from mpd_helpers.errors import MPDInputError
+from mpd_helpers.errors import MPDInputError, printable
 
 N_TRACKS = 500
 TRACKS = ("main", "creative")
@@ -27,6 +33,8 @@ TRACK_URI = re.compile(r"spotify:track:[0-9A-Za-z]{22}")
 WELL_FORMED_LINE = re.compile(r"[^,]*(?:,\s*spotify:track:[0-9A-Za-z]{22}\s*)*")  # pid, then URIs
 EXAMPLES = 3  # offending values quoted in one message
 PID = re.compile(r"[0-9]+")
+RECORD = "# challenge_set "  # the comment line: "# challenge_set <build id|sha256 digest>; content <digest>"
+RECORD_LINE = re.compile(r"# challenge_set (?P<challenge>build \S+|sha256 \S+); content (?P<content>[0-9a-f]+)")
 
 
 @dataclass(frozen=True)
@@ -38,10 +46,12 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        """The problem as one line, with any control characters of the file escaped."""
         where = [f"line {self.line}" if self.line is not None else None,
-                 f"pid {self.pid}" if self.pid is not None else None]
+                 f"pid {printable(str(self.pid), keep_newlines=False)}" if self.pid is not None else None]
         where = ", ".join(w for w in where if w)
-        return f"{where}: {self.message}" if where else self.message
+        message = printable(self.message, keep_newlines=False)
+        return f"{where}: {message}" if where else message
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -87,11 +97,19 @@ def _lines(pids: Sequence[int], tracks: Iterable[Sequence[str]]) -> Iterable[str
 
 
 def write(path: str | Path, pids: Sequence[int], tracks: Iterable[Sequence[str]],
-          team_name: str, contact_email: str, track: str = "main") -> Path:
-    """Write the submission CSV and its gzipped copy (path + ".gz"); returns the CSV's path."""
+          team_name: str, contact_email: str, track: str = "main", challenge: str | None = None) -> Path:
+    """Write the submission CSV and its gzipped copy (path + ".gz"); returns the CSV's path.
+
+    ``challenge`` (:func:`mpd_helpers.challenge.identity` of the challenge set answered) is
+    recorded in a comment line with a digest of the content; both files are renamed into
+    place together.
+    """
     path = Path(path)
     header = (team_info_line(team_name, contact_email, track) + "\n").encode("utf-8")
     body = "".join(_lines(pids, tracks)).encode("utf-8")
+    if challenge is not None:
+        digest = hashlib.sha256(header + body).hexdigest()[:16]
+        header += f"{RECORD}{challenge}; content {digest}\n".encode("utf-8")
 
     def fill_plain(handle: io.BufferedWriter) -> None:
         handle.write(header)
@@ -107,11 +125,31 @@ def write(path: str | Path, pids: Sequence[int], tracks: Iterable[Sequence[str]]
     return path
 
 
+def record(path: str | Path) -> dict[str, str] | None:
+    """What a submission's comment line records (``challenge``, ``content``), or None without one."""
+    try:
+        with _open_lines(path) as handle:
+            for _, text in zip(range(5), handle):  # the record follows the team_info line
+                found = RECORD_LINE.fullmatch(text.strip())
+                if found:
+                    return found.groupdict()
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error, MPDInputError):
+        return None
+    return None
+
+
+def sibling(path: str | Path) -> Path:
+    """The other file of a submission: the ``.csv.gz`` of a ``.csv``, and the other way round."""
+    path = Path(path)
+    return path.with_name(path.name.removesuffix(".gz")) if path.name.endswith(".gz") \
+        else path.with_name(path.name + ".gz")
+
+
 # --- reading -----------------------------------------------------------------------------------
 
 def _open_lines(path: str | Path) -> io.TextIOBase:
     """A text reader over a plain or gzipped file (told apart by its first bytes)."""
-    path = Path(path)
+    path = files.regular_file(path, "a submission file")
     with open(path, "rb") as probe:
         gzipped = probe.read(2) == b"\x1f\x8b"
     raw = gzip.open(path, "rb") if gzipped else open(path, "rb")
@@ -120,8 +158,6 @@ def _open_lines(path: str | Path) -> io.TextIOBase:
 
 def content_lines(path: str | Path) -> Iterable[tuple[int, str]]:
     """(line number, stripped text) of every line that is neither blank nor a '#' comment."""
-    if Path(path).is_dir():
-        raise MPDInputError("is a directory, expected a submission file", file=path)
     number = 0
     try:
         with _open_lines(path) as handle:
@@ -198,9 +234,8 @@ def verify(challenge_path: str | Path, submission_path: str | Path,
            known_tracks: set[str] | None = None) -> list[Problem]:
     """Every reason Spotify's verifier would reject the submission (empty list: valid)."""
     challenge = read_challenge(challenge_path)
-    if not Path(submission_path).is_file():
-        raise FileNotFoundError(f"no such submission file: {submission_path}")
-    problems: list[Problem] = []
+    files.regular_file(submission_path, "a submission file")
+    problems = _check_record(challenge_path, submission_path)
     first_line: dict[int, int] = {}
     team_info_seen = False
     n_lines = 0
@@ -237,6 +272,25 @@ def verify(challenge_path: str | Path, submission_path: str | Path,
         if missing:
             message += f"; {len(missing)} challenge pids have no line: {_quote(map(str, missing))}"
         problems.append(Problem(None, None, message))
+    return problems
+
+
+def _check_record(challenge_path: str | Path, submission_path: str | Path) -> list[Problem]:
+    """The file's record against the challenge set checked, and against its ``.gz`` (or ``.csv``) pair."""
+    from mpd_helpers.challenge import identity
+
+    problems = []
+    own = record(submission_path)
+    if own is not None and own["challenge"] != (expected := identity(challenge_path)):
+        problems.append(Problem(None, None, f"answers another challenge set ({own['challenge']}; "
+                                            f"{Path(challenge_path).name} is {expected})"))
+    other = sibling(submission_path)
+    if other.is_file():
+        theirs = record(other)
+        if (own or theirs) and own != theirs:
+            problems.append(Problem(None, None, f"{other.name} is not from the same run as "
+                                                f"{Path(submission_path).name} (an interrupted write?): "
+                                                "the two files are not one submission"))
     return problems
 
 

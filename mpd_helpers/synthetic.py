@@ -13,7 +13,6 @@ differ as they do in the real data.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -27,8 +26,8 @@ from mpd_helpers.dataset import nunique_per_row
 from mpd_helpers.ranking import ranges
 from mpd_helpers.errors import MPDInputError
 
-SLICE_FILE = re.compile(r"mpd\.slice\.\d+-\d+\.json")
 GENERATOR_VERSION = 4  # bump when the generator's output changes, so cached data is remade
+KIND = "synthetic MPD"  # what the stamp of a generated folder says it holds
 SLICE_SIZE = 1000
 BASE62 = np.array(list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
 CUTOFF = int(dt.datetime(2017, 11, 1, tzinfo=dt.timezone.utc).timestamp())
@@ -415,20 +414,16 @@ def generate(out_dir: str | Path, n_slices: int = 10, seed: int = 0, cfg: SynthC
     slices one at a time, so memory stays at a catalogue and a slice per process; the files
     do not depend on the number of workers. The slices are written into a temporary folder
     that replaces ``out_dir`` only once all of them are complete (with a ``complete.json``
-    stamp), so an interrupted run leaves no partial MPD. An existing ``out_dir`` may hold
-    nothing but slices and that stamp.
+    stamp), so an interrupted run leaves no partial MPD. An existing ``out_dir`` is replaced
+    only if it is empty or stamped as a synthetic MPD: any other folder (real slices, say) is
+    refused, untouched.
     """
     if n_slices < 1:
         raise MPDInputError(f"n_slices must be at least 1, got {n_slices}", field="n_slices")
     out = Path(out_dir)
-    if out.is_dir():
-        foreign = [p.name for p in out.iterdir() if not (SLICE_FILE.fullmatch(p.name) or p.name == files.STAMP)]
-        if foreign:
-            raise MPDInputError(f"exists and holds other files ({', '.join(sorted(foreign)[:3])}); "
-                                "synthetic slices replace the whole folder, so choose a new or an MPD-only one",
-                                file=out)
     start = (n_slices * SLICE_SIZE, seed, cfg)
-    with files.atomic_folder(out, {"generator": GENERATOR_VERSION, "slices": n_slices, "seed": seed}) as building:
+    stamp = {"generator": GENERATOR_VERSION, "slices": n_slices, "seed": seed}
+    with files.atomic_folder(out, KIND, stamp, owns=lambda old: "generator" in old) as building:
         write = partial(_write_slice, building, seed=seed)
         with parallel.pool(parallel.count(n_slices, workers), _use_catalogue, start) as running:
             names = list(tqdm(running.map(write, range(n_slices)), total=n_slices, desc="slices", unit="slice",
@@ -438,13 +433,13 @@ def generate(out_dir: str | Path, n_slices: int = 10, seed: int = 0, cfg: SynthC
 
 def add_cli(subparsers) -> None:
     """``synth``: write synthetic slices."""
-    from mpd_helpers.cli import positive_int
+    from mpd_helpers.cli import positive_int, seed
 
     p = subparsers.add_parser("synth", help="write synthetic MPD slices",
                               description="Write MPD-format slices of synthetic playlists.")
     p.add_argument("out_dir", help="directory to write mpd.slice.*.json into")
     p.add_argument("--slices", type=positive_int, default=10, help="number of 1,000-playlist slices (default 10)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--workers", type=positive_int, default=None,
                    help="processes drawing slices (default: one per CPU); the files do not depend on it")
     p.set_defaults(func=lambda a: (generate(a.out_dir, a.slices, a.seed, workers=a.workers), 0)[1])

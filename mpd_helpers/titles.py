@@ -33,6 +33,9 @@ class TitleModel(Recommender):
     called "country"), so a batch is compared with each distinct title once, and only the
     titles that can reach a playlist's ``k`` best are expanded to their playlists: the
     memory of a batch grows with the distinct titles, not with the playlists.
+
+    An n-gram counts only when two training titles share it: with too few titles (a tiny
+    MPD) there may be none, and then the model has no candidates for anyone.
     """
 
     name = "title tf-idf"
@@ -47,15 +50,21 @@ class TitleModel(Recommender):
         self.titles = normalize_titles(ds.playlists["name"])
         self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4),
                                           sublinear_tf=True, min_df=2)
-        self.vectorizer.fit(self.titles.iloc[self.train_rows])
         codes, distinct = pd.factorize(self.titles.iloc[self.train_rows])
-        self.title_vectors = self.vectorizer.transform(distinct)
+        try:
+            self.vectorizer.fit(self.titles.iloc[self.train_rows])
+        except ValueError:  # no n-gram in two titles (fewer than two titles, or none alike): no vocabulary
+            self.vectorizer = None
+        self.title_vectors = (self.vectorizer.transform(distinct) if self.vectorizer is not None
+                              else sp.csr_matrix((len(distinct), 0), dtype=np.float64))
         # distinct title x training playlist (its position among the training rows), in row order
         self.members = binary(codes, np.arange(len(codes)), (len(distinct), len(codes)))
         return self
 
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
-        """Track scores summed over each playlist's most similar training titles."""
+        """Track scores summed over each playlist's most similar training titles (none without a vocabulary)."""
+        if self.vectorizer is None:
+            return sp.csr_matrix((len(rows), self.train.shape[1]), dtype=np.float32)
         query = self.vectorizer.transform(self.titles.iloc[rows])
         return (self.nearest(query) @ self.train).tocsr()
 

@@ -70,7 +70,7 @@ def test_synth_into_a_file_or_a_folder_of_other_things(tmp_path, capsys):
     other.mkdir()
     (other / "mine.txt").write_text("keep")
     code, _, err = run_cli(capsys, "synth", other, "--slices", "1")
-    assert code == 2 and "holds other files (mine.txt)" in err and (other / "mine.txt").read_text() == "keep"
+    assert code == 2 and "holds files this tool did not write" in err and (other / "mine.txt").read_text() == "keep"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads and writes whatever the permissions say")
@@ -162,10 +162,10 @@ def test_a_killed_submission_writer_is_reported_by_verify(small_submission, caps
 
 def test_a_failed_atomic_folder_keeps_the_old_one(tmp_path):
     target = tmp_path / "out"
-    with io.atomic_folder(target, {"n": 1}) as building:
+    with io.atomic_folder(target, "test folder", {"n": 1}) as building:
         (building / "a.txt").write_text("first")
     with pytest.raises(RuntimeError):
-        with io.atomic_folder(target) as building:
+        with io.atomic_folder(target, "test folder") as building:
             (building / "a.txt").write_text("second")
             raise RuntimeError("stopped half way")
     assert (target / "a.txt").read_text() == "first" and io.is_complete(target) and io.leftovers(tmp_path) == []

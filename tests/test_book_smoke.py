@@ -20,6 +20,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+import orjson
 import pytest
 
 from mpd_data import challenge_build, mpd_dir
@@ -54,10 +55,16 @@ def _execute(out: Path, work: Path, truth: bool, monkeypatch) -> dict[str, Path]
     """Run every chapter in order, as `make book` does; returns chapter -> executed notebook."""
     build = challenge_build()
     monkeypatch.setenv("MPD_BOOK_DATA", str(out / "embedded"))  # chapter 0's own data, kept small
-    data = {"data_dir": str(mpd_dir(5)), "challenge_path": str(build.challenge_path),
+    out.mkdir(parents=True, exist_ok=True)
+    challenge_path = build.challenge_path
+    if not truth:  # as the official set: no build id, and no truth that would name its source playlists
+        doc = orjson.loads(build.challenge_path.read_bytes())
+        del doc["build"]
+        challenge_path = out / "challenge_set.json"
+        challenge_path.write_bytes(orjson.dumps(doc))
+    data = {"data_dir": str(mpd_dir(5)), "challenge_path": str(challenge_path),
             "truth_path": str(build.truth_path) if truth else None, "work_dir": str(work)}
     done = {}
-    out.mkdir(parents=True, exist_ok=True)
     for chapter in CHAPTERS:
         source = out / f".{chapter}.ipynb"
         nbformat.write(jupytext.read(ROOT / "notebooks" / f"{chapter}.py"), source)

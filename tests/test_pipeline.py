@@ -1,7 +1,6 @@
 """The command line's main job (`recommend`) and continuing one new playlist (`continue`)."""
 
 import os
-import pickle
 
 import numpy as np
 import orjson
@@ -9,7 +8,7 @@ import pandas as pd
 import pytest
 
 from mpd_data import challenge_build, copy_dir, mpd_dir
-from mpd_helpers import challenge, cli, dataset, matrix, metrics, pipeline, recommend, submission, titles
+from mpd_helpers import challenge, cli, dataset, matrix, metrics, model_store, pipeline, recommend, submission, titles
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +69,13 @@ def test_recommend_names_a_missing_challenge_set_and_writes_nothing(tmp_path, ca
 
 
 @pytest.mark.parametrize("method", list(pipeline.METHODS))
-def test_a_new_playlist_is_served_as_a_fitted_one(data, method):
+def test_a_new_playlist_is_served_as_a_fitted_one(data, method, tmp_path):
     b, ds, m = data
     model = pipeline.METHODS[method]().fit(ds, m)
     rows = ds.challenge_rows[::7]
     fitted = model.recommend(rows, n=100, progress=False)
-    model = pickle.loads(pickle.dumps(model))  # as `continue` keeps it between calls
+    model_store.save(model, tmp_path)  # as `continue` keeps it between calls
+    model = model_store.load(tmp_path)
     new = model.add_playlists(ds.track_lists(rows), ds.playlists["name"].iloc[rows])
     assert (new >= ds.n_playlists).all()
     served = model.recommend(new, n=100, progress=False)
@@ -101,11 +101,11 @@ def test_continue_fits_once_then_reuses_the_saved_model(tmp_path, capsys):
     assert cli.main([*base, "--title", "country", "-n", "7"]) == 0
     first = capsys.readouterr()
     assert "load:" in first.err and len(first.out.splitlines()) == 2 + 7
-    saved = (cache / "model.pickle").stat().st_mtime_ns
+    saved = (cache / "model" / "arrays.npz").stat().st_mtime_ns
     assert cli.main([*base, "--title", "country", "-n", "7"]) == 0
     second = capsys.readouterr()
     assert "load:" not in second.err and second.out == first.out
-    assert (cache / "model.pickle").stat().st_mtime_ns == saved
+    assert (cache / "model" / "arrays.npz").stat().st_mtime_ns == saved
     uri = dataset.read_slices(data_dir, progress=False).entries["track_uri"].iloc[0]
     assert cli.main([*base, "--track", uri, "-n", "5", "--uris"]) == 0
     assert uri not in capsys.readouterr().out  # a seed is never recommended back
