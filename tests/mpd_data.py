@@ -1,14 +1,18 @@
-"""Small generated MPD directories shared by the tests (made once per test session)."""
+"""What the tests share: small generated MPD directories (made once per test session) and the command line."""
 
 from __future__ import annotations
 
 import functools
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
-from mpd_helpers import challenge, synthetic
+from mpd_helpers import challenge, cli, synthetic
 
+ROOT = Path(__file__).resolve().parents[1]
+SLICE = "mpd.slice.0-999.json"
 _ROOT = Path(tempfile.mkdtemp(prefix="mpd-tests-"))
 
 
@@ -31,3 +35,22 @@ def copy_dir(src: Path, dst: Path) -> Path:
     """A writable copy of a data directory."""
     shutil.copytree(src, dst)
     return dst
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    """The command line in this process: exit status, stdout and stderr."""
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_process(*argv, timeout: float = 60) -> tuple[int, str, str]:
+    """The command line in a fresh process: a hang fails the test instead of stalling it."""
+    done = subprocess.run([sys.executable, "-m", "mpd_helpers", *map(str, argv)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+    return done.returncode, done.stdout, done.stderr
+
+
+def last_line(err: str) -> str:
+    """The last line of a command's stderr: its error, if any."""
+    return err.strip().splitlines()[-1]

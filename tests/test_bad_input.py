@@ -16,18 +16,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from mpd_data import challenge_build, copy_dir, mpd_dir
+from mpd_data import ROOT, SLICE, challenge_build, copy_dir, mpd_dir, run_cli
 from mpd_helpers import challenge, cli, dataset, io, stats, submission, synthetic
 from mpd_helpers.errors import MPDInputError
 
-ROOT = Path(__file__).resolve().parents[1]
-SLICE = "mpd.slice.0-999.json"
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def uri(i: int) -> str:

@@ -19,37 +19,16 @@ import textwrap
 import time
 from pathlib import Path
 
-import numpy as np
 import orjson
-import pandas as pd
 import pytest
 
-from mpd_data import copy_dir, mpd_dir
-from mpd_helpers import checker, cli, dataset, matrix, titles, workers
+from mpd_data import ROOT, SLICE, copy_dir, last_line, mpd_dir, run_cli, run_process
+from mpd_helpers import checker, dataset, matrix, titles, workers
 from mpd_helpers.errors import MPDInputError, printable
 
-ROOT = Path(__file__).resolve().parents[1]
-SLICE = "mpd.slice.0-999.json"
 LINUX = sys.platform.startswith("linux")
 NOT_A_FILE = "is not a regular file (a pipe, socket or device), expected a JSON file"
 TOO_LARGE = "expected int, got an integer too large for 64 bits"
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_process(*argv, timeout: float = 60) -> tuple[int, str, str]:
-    """The command line in a fresh process: a hang fails the test instead of stalling it."""
-    done = subprocess.run([sys.executable, "-m", "mpd_helpers", *map(str, argv)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
-    return done.returncode, done.stdout, done.stderr
-
-
-def last(err: str) -> str:
-    return err.strip().splitlines()[-1]
 
 
 def slice_doc() -> dict:
@@ -115,7 +94,7 @@ def test_a_fifo_named_like_a_slice_is_refused_not_waited_on(tmp_path, command):
     extra = [hand_challenge(tmp_path / "challenge_set.json", slice_doc()["playlists"]), "--method", "popularity",
              "--out", tmp_path / "sub.csv", "--quiet"] if command == "recommend" else []
     code, _, err = run_process(command, d, *extra)
-    assert code == 2 and last(err) == f"error: {d / SLICE}: {NOT_A_FILE}" and "Traceback" not in err
+    assert code == 2 and last_line(err) == f"error: {d / SLICE}: {NOT_A_FILE}" and "Traceback" not in err
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
@@ -126,7 +105,7 @@ def test_a_slice_linked_to_dev_zero_is_refused_not_read(tmp_path):
     with pytest.raises(MPDInputError, match="is not a regular file"):
         dataset.slice_files(d)
     code, _, err = run_process("check", d, timeout=60)
-    assert code == 2 and last(err) == f"error: {d / SLICE}: {NOT_A_FILE}"
+    assert code == 2 and last_line(err) == f"error: {d / SLICE}: {NOT_A_FILE}"
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
@@ -174,7 +153,7 @@ def test_an_integer_beyond_64_bits_in_a_slice_is_located(tmp_path, capsys, comma
     d = changed_mpd(tmp_path / "mpd", change)
     pid = value if field == "pid" else 3
     code, _, err = run_cli(capsys, command, d)
-    assert code == 2 and last(err) == f"error: {d / SLICE}, pid {pid}, field '{field}': {TOO_LARGE}"
+    assert code == 2 and last_line(err) == f"error: {d / SLICE}, pid {pid}, field '{field}': {TOO_LARGE}"
 
 
 def test_recommend_locates_a_pid_beyond_64_bits_in_a_slice(tmp_path, capsys):
@@ -182,7 +161,7 @@ def test_recommend_locates_a_pid_beyond_64_bits_in_a_slice(tmp_path, capsys):
     challenge = hand_challenge(tmp_path / "challenge_set.json", slice_doc()["playlists"])
     code, _, err = run_cli(capsys, "recommend", d, challenge, "--method", "popularity", "--out", tmp_path / "s.csv",
                            "--quiet")
-    assert code == 2 and last(err) == f"error: {d / SLICE}, pid {2 ** 63}, field 'pid': {TOO_LARGE}"
+    assert code == 2 and last_line(err) == f"error: {d / SLICE}, pid {2 ** 63}, field 'pid': {TOO_LARGE}"
 
 
 @pytest.mark.parametrize("field", ["pid", "num_holdouts", "num_samples", "num_tracks", "tracks[0].pos"])
@@ -198,7 +177,7 @@ def test_an_integer_beyond_64_bits_in_a_challenge_set_is_located(tmp_path, capsy
             ["recommend", mpd_dir(), challenge, "--method", "popularity", "--out", tmp_path / "s.csv", "--quiet"])
     code, _, err = run_cli(capsys, *argv)
     pid = 2 ** 64 - 1 if field == "pid" else 1_000_001
-    assert code == 2 and last(err) == f"error: {challenge}, pid {pid}, field '{field}': {TOO_LARGE}"
+    assert code == 2 and last_line(err) == f"error: {challenge}, pid {pid}, field '{field}': {TOO_LARGE}"
 
 
 def test_a_negative_pid_is_a_rule_violation(tmp_path, capsys):
@@ -255,7 +234,7 @@ def test_duplicate_keys_of_a_challenge_set_and_of_the_file_itself(tmp_path):
 def test_stats_locates_a_date_it_cannot_show(tmp_path, capsys, value):
     d = changed_mpd(tmp_path / "mpd", lambda pls: pls[3].update(modified_at=value))
     code, out, err = run_cli(capsys, "stats", d)
-    assert code == 2 and out == "" and last(err) == (f"error: {d / SLICE}, pid 3, field 'modified_at': "
+    assert code == 2 and out == "" and last_line(err) == (f"error: {d / SLICE}, pid 3, field 'modified_at': "
                                                      f"{value} seconds is not a date between the years 1677 and 2262")
 
 
@@ -329,14 +308,14 @@ def test_an_escape_sequence_in_a_pid_is_not_echoed_raw(tmp_path, capsys):
     d = changed_mpd(tmp_path / "mpd", lambda pls: pls[3].update(pid="\x1b[31mred\x1b[0m"))
     code, _, err = run_cli(capsys, "check", d)
     assert code == 2 and "\x1b" not in err
-    assert last(err) == (f"error: {d / SLICE}, pid \\x1b[31mred\\x1b[0m, field 'pid': "
+    assert last_line(err) == (f"error: {d / SLICE}, pid \\x1b[31mred\\x1b[0m, field 'pid': "
                          "expected int, got str '\\x1b[31mred\\x1b[0m'")
 
 
 def test_an_escape_sequence_in_a_folder_name_is_not_echoed_raw(tmp_path, capsys):
     d = changed_mpd(tmp_path / "mpd\x1b[31m", lambda pls: pls[3].update(name=5))
     code, _, err = run_cli(capsys, "check", d)
-    assert code == 2 and "\x1b" not in err and "mpd\\x1b[31m" in last(err) and "field 'name'" in last(err)
+    assert code == 2 and "\x1b" not in err and "mpd\\x1b[31m" in last_line(err) and "field 'name'" in last_line(err)
     d = changed_mpd(tmp_path / "rules\x1b[31m", lambda pls: pls[3].update(pid=-1))
     code, out, _ = run_cli(capsys, "check", d)
     assert code == 1 and "\x1b" not in out and "rules\\x1b[31m" in out

@@ -19,21 +19,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from mpd_data import challenge_build, copy_dir, mpd_dir
+from mpd_data import ROOT, SLICE, challenge_build, copy_dir, last_line, mpd_dir, run_cli
 from mpd_helpers import challenge, cli, io, pipeline, submission
 
-ROOT = Path(__file__).resolve().parents[1]
-SLICE = "mpd.slice.0-999.json"
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def last_error(err: str) -> str:
-    return err.strip().splitlines()[-1]
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -60,7 +48,7 @@ def test_synth_refuses_a_folder_of_real_slices(tmp_path, capsys):
         shutil.copy(p, real / p.name)
     before = snapshot(real)
     code, _, err = run_cli(capsys, "synth", real, "--slices", "1")
-    assert code == 2 and last_error(err).startswith(f"error: {real}: exists and holds files this tool did not write")
+    assert code == 2 and last_line(err).startswith(f"error: {real}: exists and holds files this tool did not write")
     assert snapshot(real) == before
 
 
@@ -84,7 +72,7 @@ def test_continue_never_replaces_a_folder_it_did_not_write(tmp_path, capsys, whe
         target = mpd  # the MPD folder itself
     before = snapshot(target)
     code, _, err = run_cli(capsys, "continue", mpd, "--title", "rock", "--model-dir", target, "--quiet")
-    assert code == 2 and last_error(err).startswith(f"error: {target}: exists and holds files this tool did not write")
+    assert code == 2 and last_line(err).startswith(f"error: {target}: exists and holds files this tool did not write")
     assert snapshot(target) == before
 
 
@@ -99,7 +87,7 @@ def test_recommend_refuses_to_write_over_its_inputs(tmp_path, capsys):
     for out in (b.challenge_path, b.truth_path, mpd_dir(5) / SLICE):
         before = Path(out).read_bytes()
         code, _, err = _recommend(capsys, out)
-        assert code == 2 and last_error(err).startswith(f"error: {out}: is an input of this run")
+        assert code == 2 and last_line(err).startswith(f"error: {out}: is an input of this run")
         assert Path(out).read_bytes() == before
         assert "load:" not in err  # refused before anything was read
 
@@ -113,7 +101,7 @@ def test_recommend_refuses_an_input_reached_through_its_gz_name_or_a_link(tmp_pa
     gz_twin = tmp_path / "sub.csv"
     (tmp_path / "sub.csv.gz").symlink_to(b.truth_path)
     code, _, err = _recommend(capsys, gz_twin)
-    assert code == 2 and last_error(err).startswith(f"error: {gz_twin}.gz: is an input of this run")
+    assert code == 2 and last_line(err).startswith(f"error: {gz_twin}.gz: is an input of this run")
 
 
 def test_recommend_refuses_devices_and_folders(tmp_path, capsys):
@@ -123,14 +111,14 @@ def test_recommend_refuses_devices_and_folders(tmp_path, capsys):
                          (tmp_path / "folder", "is a directory"),
                          (tmp_path / "dev.csv", "exists and is not a regular file")):
         code, _, err = _recommend(capsys, out)
-        assert code == 2 and message in last_error(err) and "load:" not in err
+        assert code == 2 and message in last_line(err) and "load:" not in err
     assert Path("/dev/null").is_char_device()
 
 
 def test_a_write_error_names_the_file_asked_for_not_the_temporary(tmp_path, capsys):
     out = tmp_path / "missing-folder" / "sub.csv"
     code, _, err = _recommend(capsys, out)
-    assert code == 2 and last_error(err) == f"error: {out}: No such file or directory"
+    assert code == 2 and last_line(err) == f"error: {out}: No such file or directory"
     assert ".partial-" not in err
 
     def full(handle):
@@ -276,7 +264,7 @@ def test_a_built_challenge_set_without_its_truth_is_refused(tmp_path, capsys):
     out = tmp_path / "sub.csv"
     code, _, err = run_cli(capsys, "recommend", mpd_dir(5), b.challenge_path, "--method", "popularity",
                            "--out", out, "--quiet")
-    assert code == 2 and "was built from MPD slices" in last_error(err) and "field 'build'" in last_error(err)
+    assert code == 2 and "was built from MPD slices" in last_line(err) and "field 'build'" in last_line(err)
     assert not out.exists()
     code, _, err = run_cli(capsys, "recommend", mpd_dir(5), b.challenge_path, "--method", "popularity",
                            "--out", out, "--quiet", "--train-on-sources")
@@ -300,7 +288,7 @@ def test_evaluate_refuses_the_truth_of_another_challenge_set(tmp_path, capsys):
     path = popular_submission(tmp_path / "sub.csv", b)
     assert run_cli(capsys, "evaluate", path, "--truth", b.truth_path)[0] == 0
     code, _, err = run_cli(capsys, "evaluate", path, "--truth", other.truth_path)
-    assert code == 2 and "answers the challenge set build" in last_error(err) and "field 'challenge_set'" in err
+    assert code == 2 and "answers the challenge set build" in last_line(err) and "field 'challenge_set'" in err
 
 
 def _truth_variant(tmp_path: Path, change) -> Path:
@@ -320,7 +308,7 @@ def test_recommend_refuses_a_truth_whose_playlists_are_not_in_the_challenge_set(
     truth = _truth_variant(tmp_path, foreign)
     code, _, err = run_cli(capsys, "recommend", mpd_dir(5), challenge_build().challenge_path, "--truth", truth,
                            "--method", "popularity", "--out", tmp_path / "sub.csv", "--quiet")
-    assert code == 2 and "it belongs to another challenge set" in last_error(err) and "field 'pid'" in err
+    assert code == 2 and "it belongs to another challenge set" in last_line(err) and "field 'pid'" in err
 
 
 def test_a_truth_covering_part_of_the_challenge_set_is_graded_with_a_warning(tmp_path, capsys):
@@ -344,7 +332,7 @@ def test_a_malformed_truth_is_refused_naming_pid_and_field(tmp_path, capsys, cha
     path = popular_submission(tmp_path / "sub.csv", b)
     truth = _truth_variant(tmp_path, change)
     code, _, err = run_cli(capsys, "evaluate", path, "--truth", truth)
-    assert code == 2 and message in last_error(err) and str(truth) in last_error(err)
+    assert code == 2 and message in last_line(err) and str(truth) in last_line(err)
 
 
 def test_a_submission_with_a_second_line_for_a_playlist_is_not_graded(tmp_path, capsys):
@@ -353,7 +341,7 @@ def test_a_submission_with_a_second_line_for_a_playlist_is_not_graded(tmp_path, 
     lines = path.read_text().splitlines()
     path.write_text("\n".join([*lines, lines[-1]]) + "\n")
     code, _, err = run_cli(capsys, "evaluate", path, "--truth", b.truth_path)
-    assert code == 2 and f"line {len(lines) + 1}" in last_error(err) and "a second line for this playlist" in err
+    assert code == 2 and f"line {len(lines) + 1}" in last_line(err) and "a second line for this playlist" in err
 
 
 # --- 4. arguments and stamps: one line, never a traceback ------------------------------------
@@ -415,7 +403,7 @@ def test_challenge_never_replaces_a_challenge_set_it_did_not_build(tmp_path, cap
     official.write_bytes(orjson.dumps(doc))
     before = official.read_bytes()
     code, _, err = run_cli(capsys, "challenge", mpd_dir(5), tmp_path, "--per-category", "5")
-    assert code == 2 and last_error(err).startswith(f"error: {official}: exists and was not written by a challenge")
+    assert code == 2 and last_line(err).startswith(f"error: {official}: exists and was not written by a challenge")
     assert official.read_bytes() == before and not (tmp_path / "challenge_truth.json").exists()
     built = tmp_path / "built"
     assert run_cli(capsys, "challenge", mpd_dir(5), built, "--per-category", "5")[0] == 0
@@ -444,5 +432,5 @@ def test_recommend_refuses_an_mpd_too_small_for_500_tracks(tmp_path, capsys):
                                                       "num_samples": 1, "num_tracks": 10, "tracks": seeds}]}))
     code, _, err = run_cli(capsys, "recommend", mpd, official, "--method", "popularity", "--out",
                            tmp_path / "sub.csv", "--quiet")
-    assert code == 2 and "distinct tracks; a submission needs 500 per playlist" in last_error(err)
+    assert code == 2 and "distinct tracks; a submission needs 500 per playlist" in last_line(err)
     assert not (tmp_path / "sub.csv").exists()
