@@ -52,6 +52,8 @@ PAPERMILL = $(PY) -m papermill --cwd notebooks -k $(KERNEL) --progress-bar
 # build; --keep-going reports all of them first.
 JUPYTER_BOOK = $(VENV)/bin/jupyter-book build --all -W -n --keep-going
 NBVAL_OPTS = --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+# make test: processes running tests at once (pytest-xdist); the notebooks run in order in one of them.
+TEST_WORKERS ?= auto
 
 .PHONY: help venv data book reference test cross-check clean distclean
 
@@ -113,10 +115,14 @@ reference: venv data
 	rm -rf $(GENERATED)/.reference
 	$(PY) tools/record_figures.py work/figures tests/reference_figures.json $(notdir $(NOTEBOOKS:.py=))
 
-# One pytest run: unit tests, then nbval over every tracked notebook (one session, so that
-# tests/conftest.py's rule for nbval, which leaves stderr uncompared, applies to both).
+# The linter and the formatter's check, then one pytest run: nbval over every tracked notebook
+# and the unit tests, side by side in TEST_WORKERS processes (one session, so that
+# tests/conftest.py's rules for nbval, which leave stderr uncompared and keep the chapters in
+# order in one process, apply to both).
 test: venv data
-	$(PY) -m pytest $(NBVAL_OPTS) tests $(if $(NB),$(NOTEBOOKS:.py=.ipynb),notebooks)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest -n $(TEST_WORKERS) $(NBVAL_OPTS) tests $(if $(NB),$(NOTEBOOKS:.py=.ipynb),notebooks)
 
 # `make test` under each setting that changes the floating-point work (1 core, oneDNN off,
 # another OpenBLAS kernel, NumPy without AVX-512), against the references recorded with the

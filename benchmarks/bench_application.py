@@ -27,8 +27,9 @@ import pandas as pd
 from mpd_helpers import dataset, matrix, neumf, recommend, titles
 
 
-def writeup_procedure(row: int, entries: pd.DataFrame, labels: np.ndarray, model, popular_uris: list[str],
-                      n: int = 500) -> list[str]:
+def writeup_procedure(
+    row: int, entries: pd.DataFrame, labels: np.ndarray, model, popular_uris: list[str], n: int = 500
+) -> list[str]:
     """The write-up's per-playlist loop, in its own shape (slow on purpose)."""
     neighbours = [u for u, label in enumerate(labels) if label == labels[row]]
     tracks: list[int] = []
@@ -63,8 +64,10 @@ def main() -> None:
     pipeline = recommend.NeuMFClusters(neumf.Scorer(model), labels, titles.TitleModel()).fit(ds, M)
 
     timings = {}
-    for label, batch_rows in [(f"batched, {len(rows):,} playlists", rows),
-                              (f"batched, {len(rows) * args.scale:,} playlists", np.tile(rows, args.scale))]:
+    for label, batch_rows in [
+        (f"batched, {len(rows):,} playlists", rows),
+        (f"batched, {len(rows) * args.scale:,} playlists", np.tile(rows, args.scale)),
+    ]:
         start = time.perf_counter()
         pipeline.recommend(batch_rows, progress=True)
         timings[label] = (time.perf_counter() - start, len(batch_rows))

@@ -29,8 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def random_matrix(n_playlists: int, n_tracks: int, n_entries: int, seed: int = 0,
-                  zipf: float = 0.9) -> sp.csr_matrix:
+def random_matrix(n_playlists: int, n_tracks: int, n_entries: int, seed: int = 0, zipf: float = 0.9) -> sp.csr_matrix:
     """A binary playlist x track matrix with Zipf-like track popularity and varied lengths."""
     rng = np.random.default_rng(seed)
     weights = 1.0 / np.arange(1, n_tracks + 1) ** zipf
@@ -43,8 +42,7 @@ def random_matrix(n_playlists: int, n_tracks: int, n_entries: int, seed: int = 0
     keys = np.unique(users.astype(np.int64) * n_tracks + items)
     keys = np.sort(rng.choice(keys, size=min(n_entries, keys.size), replace=False))
     rows, cols = np.divmod(keys, n_tracks)
-    return sp.csr_matrix((np.ones(keys.size, np.float32), (rows, cols)),
-                         shape=(n_playlists, n_tracks))
+    return sp.csr_matrix((np.ones(keys.size, np.float32), (rows, cols)), shape=(n_playlists, n_tracks))
 
 
 def real_matrix(data_dir: Path) -> sp.csr_matrix | None:
@@ -62,6 +60,7 @@ def real_matrix(data_dir: Path) -> sp.csr_matrix | None:
 def measure(args: argparse.Namespace) -> dict:
     """Time one training mode in this process and return its figures."""
     import keras
+
     from mpd_helpers import neumf
 
     with np.load(args.matrix) as f:
@@ -79,30 +78,45 @@ def measure(args: argparse.Namespace) -> dict:
         users, items, labels = (np.tile(a, reps) for a in (users, items, labels))
     model = neumf.build_model(mat.shape[0], mat.shape[1], seed=0, row_lookup=args.run != "naive")
     if args.run == "naive":
+
         def step(lo: int, hi: int) -> None:
             """model.fit over samples lo:hi."""
-            model.fit([users[lo:hi, None], items[lo:hi, None]], labels[lo:hi, None],
-                      batch_size=batch, epochs=1, shuffle=False, verbose=0)
+            model.fit(
+                [users[lo:hi, None], items[lo:hi, None]],
+                labels[lo:hi, None],
+                batch_size=batch,
+                epochs=1,
+                shuffle=False,
+                verbose=0,
+            )
     else:
         trainer = neumf.Trainer(model)
 
         def step(lo: int, hi: int) -> None:
             """The sparse-update training step over samples lo:hi."""
             trainer.fit_arrays(users[lo:hi], items[lo:hi], labels[lo:hi], batch)
+
     step(0, warm)
     start = time.perf_counter()
     step(warm, need)
     seconds = time.perf_counter() - start
-    return {"run": args.run, "batch": batch, "steps": args.steps, "seconds": seconds,
-            "samples_per_s": timed / seconds, "params": model.count_params(),
-            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "run": args.run,
+        "batch": batch,
+        "steps": args.steps,
+        "seconds": seconds,
+        "samples_per_s": timed / seconds,
+        "params": model.count_params(),
+        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run every mode in a child process and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT / "data" / "mpd",
-                        help="MPD directory to use when mpd_helpers.dataset exists")
+    parser.add_argument(
+        "--data", type=Path, default=ROOT / "data" / "mpd", help="MPD directory to use when mpd_helpers.dataset exists"
+    )
     parser.add_argument("--random", action="store_true", help="use the random matrix only")
     parser.add_argument("--playlists", type=int, default=10_000)
     parser.add_argument("--tracks", type=int, default=180_000)
@@ -110,8 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=200, help="timed steps per mode")
     parser.add_argument("--warmup", type=int, default=20, help="untimed steps first")
     parser.add_argument("--naive-batch", type=int, default=2048)
-    parser.add_argument("--book-batch", type=int, default=4096,
-                        help="the larger batch to time the fast path at")
+    parser.add_argument("--book-batch", type=int, default=4096, help="the larger batch to time the fast path at")
     parser.add_argument("--run", choices=["naive", "fast"], help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--matrix", help=argparse.SUPPRESS)
@@ -125,21 +138,35 @@ def main(argv: list[str] | None = None) -> int:
     if mat is None:
         mat = random_matrix(args.playlists, args.tracks, args.entries)
         source = "random Zipf-like matrix"
-    print(f"utility matrix: {mat.shape[0]:,} playlists x {mat.shape[1]:,} tracks, "
-          f"{mat.nnz:,} entries ({source}); {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.1f} at start")
-    modes = [("naive", args.naive_batch, "keras model.fit"),
-             ("fast", 256, "sparse Adam step"),
-             ("fast", args.book_batch, "sparse Adam step")]
+    print(
+        f"utility matrix: {mat.shape[0]:,} playlists x {mat.shape[1]:,} tracks, "
+        f"{mat.nnz:,} entries ({source}); {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} at start"
+    )
+    modes = [
+        ("naive", args.naive_batch, "keras model.fit"),
+        ("fast", 256, "sparse Adam step"),
+        ("fast", args.book_batch, "sparse Adam step"),
+    ]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "matrix.npz"
-        np.savez(path, data=mat.data, indices=mat.indices, indptr=mat.indptr,
-                 shape=np.array(mat.shape))
+        np.savez(path, data=mat.data, indices=mat.indices, indptr=mat.indptr, shape=np.array(mat.shape))
         for run, batch, label in modes:
-            cmd = [sys.executable, __file__, "--run", run, "--batch", str(batch),
-                   "--matrix", str(path), "--steps", str(args.steps),
-                   "--warmup", str(args.warmup)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--run",
+                run,
+                "--batch",
+                str(batch),
+                "--matrix",
+                str(path),
+                "--steps",
+                str(args.steps),
+                "--warmup",
+                str(args.warmup),
+            ]
             done = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if done.returncode:
                 print(done.stderr[-3000:], file=sys.stderr)
@@ -149,15 +176,18 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(f"  measured {label} at batch {batch}", file=sys.stderr)
     base = rows[0]["samples_per_s"]
-    print(f"model: {rows[0]['params']:,} parameters; {args.steps} timed steps after "
-          f"{args.warmup} warm-up steps; load average {os.getloadavg()[0]:.1f} at end "
-          "(other processes slow every figure)")
-    print(f"{'training path':<20}{'batch':>7}{'samples/s':>12}{'vs fit':>8}"
-          f"{'s/step':>9}{'peak MiB':>10}")
+    print(
+        f"model: {rows[0]['params']:,} parameters; {args.steps} timed steps after "
+        f"{args.warmup} warm-up steps; load average {os.getloadavg()[0]:.1f} at end "
+        "(other processes slow every figure)"
+    )
+    print(f"{'training path':<20}{'batch':>7}{'samples/s':>12}{'vs fit':>8}{'s/step':>9}{'peak MiB':>10}")
     for row in rows:
-        print(f"{row['label']:<20}{row['batch']:>7}{row['samples_per_s']:>12,.0f}"
-              f"{row['samples_per_s'] / base:>7.1f}x{row['seconds'] / row['steps']:>9.4f}"
-              f"{row['peak_mib']:>10,.0f}")
+        print(
+            f"{row['label']:<20}{row['batch']:>7}{row['samples_per_s']:>12,.0f}"
+            f"{row['samples_per_s'] / base:>7.1f}x{row['seconds'] / row['steps']:>9.4f}"
+            f"{row['peak_mib']:>10,.0f}"
+        )
     return 0
 
 

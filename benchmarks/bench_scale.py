@@ -40,14 +40,25 @@ def measure(slices: int, root: Path, method: str, workers: int | None) -> pd.Dat
         synthetic.generate(folder / "mpd", n_slices=slices, progress=False, workers=workers)
     with pipeline.stage("challenge", report):
         challenge.build(folder / "mpd", folder / "challenge", per_category=per_category, progress=False)
-    run = pipeline.recommend_all(folder / "mpd", folder / "challenge" / "challenge_set.json", method,
-                                 folder / "submission.csv", folder / "challenge" / "challenge_truth.json",
-                                 workers=workers, progress=False)
+    run = pipeline.recommend_all(
+        folder / "mpd",
+        folder / "challenge" / "challenge_set.json",
+        method,
+        folder / "submission.csv",
+        folder / "challenge" / "challenge_truth.json",
+        workers=workers,
+        progress=False,
+    )
     table = pd.concat([pd.DataFrame(report), run.stages], ignore_index=True)
     grade = run.grade.loc["all"]
-    return table.assign(slices=slices, playlists=slices * 1000, challenge=10 * per_category, method=method,
-                        **{f"n_{name}": value for name, value in run.sizes.items()},
-                        **{metric: grade[metric] for metric in ("r_precision", "ndcg", "clicks") if metric in grade})
+    return table.assign(
+        slices=slices,
+        playlists=slices * 1000,
+        challenge=10 * per_category,
+        method=method,
+        **{f"n_{name}": value for name, value in run.sizes.items()},
+        **{metric: grade[metric] for metric in ("r_precision", "ndcg", "clicks") if metric in grade},
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,28 +77,42 @@ def main(argv: list[str] | None = None) -> int:
             with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
                 table = pool.submit(measure, slices, root, args.method, args.workers).result()
                 tables.append(table)
-                print(table.pivot_table(index="slices", columns="stage", values="seconds", sort=False).round(1)
-                      .to_string(), flush=True)
+                print(
+                    table.pivot_table(index="slices", columns="stage", values="seconds", sort=False)
+                    .round(1)
+                    .to_string(),
+                    flush=True,
+                )
     finally:
         if args.root is None:
             shutil.rmtree(root, ignore_errors=True)
     costs = pd.concat(tables, ignore_index=True)
-    wide = costs.pivot_table(index=["slices", "playlists", "challenge"], columns="stage",
-                             values=["seconds", "peak_gib"], sort=False)
+    wide = costs.pivot_table(
+        index=["slices", "playlists", "challenge"], columns="stage", values=["seconds", "peak_gib"], sort=False
+    )
     job = costs[costs["stage"].isin(END_TO_END)]  # what a user with slices and a challenge set runs
     end_to_end = job.groupby("slices").agg(seconds=("seconds", "sum"), peak_gib=("peak_gib", "max"))
     sizes = costs.groupby("slices")[[c for c in costs if c.startswith("n_")]].first()
     mpd = stats.read_reference()
-    sizes.loc["MPD"] = [mpd["number of playlists"], mpd["number of tracks"], mpd["number of unique tracks"],
-                        mpd["number of unique albums"], mpd["number of unique artists"]]
+    sizes.loc["MPD"] = [
+        mpd["number of playlists"],
+        mpd["number of tracks"],
+        mpd["number of unique tracks"],
+        mpd["number of unique albums"],
+        mpd["number of unique artists"],
+    ]
     with pd.option_context("display.width", 200):
         print(wide.round(2).to_string())
         print(f"\nend to end ({', '.join(END_TO_END)}):")
         print(end_to_end.round(2).to_string())
         print("\ntraining data (challenge playlists left out) against the full MPD:")
         print(sizes.astype("int64").to_string())
-        print(costs.groupby("slices")[[c for c in ("r_precision", "ndcg", "clicks") if c in costs]].first()
-              .round(4).to_string())
+        print(
+            costs.groupby("slices")[[c for c in ("r_precision", "ndcg", "clicks") if c in costs]]
+            .first()
+            .round(4)
+            .to_string()
+        )
     if args.out is not None:
         costs.to_csv(args.out, index=False)
     return 0

@@ -88,8 +88,16 @@ def _seed_mask(rng: np.random.Generator, lengths: np.ndarray, cat: Category) -> 
     return rank < cat.n_seeds
 
 
-def _select(rng: np.random.Generator, part: Lean, counts: np.ndarray, taken: np.ndarray,
-            protected: np.ndarray, cat: Category, n: int, min_coverage: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _select(
+    rng: np.random.Generator,
+    part: Lean,
+    counts: np.ndarray,
+    taken: np.ndarray,
+    protected: np.ndarray,
+    cat: Category,
+    n: int,
+    min_coverage: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pick ``n`` playlists of a category whose held-out tracks stay covered by the rest.
 
     ``counts`` (occurrences of each track code among playlists still in training),
@@ -112,14 +120,14 @@ def _select(rng: np.random.Generator, part: Lean, counts: np.ndarray, taken: np.
     def cover(row: int, mask: np.ndarray) -> float:
         """Share of held-out tracks left in training after removing ``row``; -1 if it
         would take away the last training copy of a track held out earlier."""
-        own = codes[starts[row]:starts[row] + lengths[row]]
+        own = codes[starts[row] : starts[row] + lengths[row]]
         if (protected[own] & (counts[own] == 1)).any():
             return -1.0
         held = own[~mask]
         return float((counts[held] >= 2).mean()) if len(held) else 1.0
 
     def take(row: int, mask: np.ndarray, cov: float) -> None:
-        own = codes[starts[row]:starts[row] + lengths[row]]
+        own = codes[starts[row] : starts[row] + lengths[row]]
         counts[own] -= 1
         protected[own[~mask][counts[own[~mask]] >= 1]] = True
         taken[row] = True
@@ -146,12 +154,20 @@ def _select(rng: np.random.Generator, part: Lean, counts: np.ndarray, taken: np.
         raise MPDInputError(
             f"category {cat.number} ({cat.label}, {cat.min_tracks}-{cat.max_tracks} tracks): only {len(chosen)} "
             f"playlists qualify with at least {min_coverage:.0%} of their held-out tracks elsewhere, {n} wanted; "
-            "use more slices or fewer playlists per category", field="num_tracks")
+            "use more slices or fewer playlists per category",
+            field="num_tracks",
+        )
     return np.array(chosen), chosen_seeds, np.array(coverage)
 
 
-def build(mpd_dir: str | Path, out_dir: str | Path, per_category: int = 100, seed: int = 0,
-          min_coverage: float = 0.9, progress: bool = True) -> Build:
+def build(
+    mpd_dir: str | Path,
+    out_dir: str | Path,
+    per_category: int = 100,
+    seed: int = 0,
+    min_coverage: float = 0.9,
+    progress: bool = True,
+) -> Build:
     """Write ``challenge_set.json`` and ``challenge_truth.json`` built from ``mpd_dir``.
 
     Either file may replace one that an earlier build wrote (it carries a build id), never
@@ -162,8 +178,9 @@ def build(mpd_dir: str | Path, out_dir: str | Path, per_category: int = 100, see
     return build_from(part, out_dir, per_category, seed, min_coverage)
 
 
-def build_from(part: Lean, out_dir: str | Path, per_category: int = 100, seed: int = 0,
-               min_coverage: float = 0.9) -> Build:
+def build_from(
+    part: Lean, out_dir: str | Path, per_category: int = 100, seed: int = 0, min_coverage: float = 0.9
+) -> Build:
     """:func:`build` on playlists already read (lean: tracks numbered as they first appear)."""
     rng = np.random.default_rng(seed)
     counts = np.bincount(part.track, minlength=len(part.tracks))
@@ -182,30 +199,58 @@ def build_from(part: Lean, out_dir: str | Path, per_category: int = 100, seed: i
     columns = {c: part.tracks[c].to_numpy() for c in TRACK_COLUMNS}  # each distinct track's fields, once
     for cat in CATEGORIES:
         rows, masks, cov = picked[cat.number]
-        summary.append({"category": cat.number, "label": cat.label, "playlists": len(rows),
-                        "mean_coverage": cov.mean(), "min_coverage": cov.min(),
-                        "fully_covered": int((cov == 1).sum())})
+        summary.append(
+            {
+                "category": cat.number,
+                "label": cat.label,
+                "playlists": len(rows),
+                "mean_coverage": cov.mean(),
+                "min_coverage": cov.min(),
+                "fully_covered": int((cov == 1).sum()),
+            }
+        )
         for row, mask in zip(rows, masks):
             pid = FIRST_CHALLENGE_PID + len(challenge)
             span = slice(starts[row], starts[row] + lengths[row])
             track, pos = part.track[span], part.pos[span]
             entry = {"name": names[row]} if cat.title else {}
-            entry.update({"num_holdouts": int((~mask).sum()), "pid": pid, "num_tracks": int(num_tracks[row]),
-                          "tracks": _track_records(columns, track[mask], pos[mask], SEED_FIELDS),
-                          "num_samples": int(mask.sum())})
+            entry.update(
+                {
+                    "num_holdouts": int((~mask).sum()),
+                    "pid": pid,
+                    "num_tracks": int(num_tracks[row]),
+                    "tracks": _track_records(columns, track[mask], pos[mask], SEED_FIELDS),
+                    "num_samples": int(mask.sum()),
+                }
+            )
             challenge.append(entry)
-            truth.append({"pid": pid, "category": cat.number, "source_pid": int(pids[row]),
-                          "tracks": _track_records(columns, track[~mask], pos[~mask], TRUTH_FIELDS)})
+            truth.append(
+                {
+                    "pid": pid,
+                    "category": cat.number,
+                    "source_pid": int(pids[row]),
+                    "tracks": _track_records(columns, track[~mask], pos[~mask], TRUTH_FIELDS),
+                }
+            )
     challenge_path, truth_path = out / "challenge_set.json", out / "challenge_truth.json"
     # Both files carry the same build id, and are renamed into place together: a reader can
     # tell a truth file that belongs to another challenge set (see check_pair).
     build_id = hashlib.sha256(orjson.dumps(challenge) + orjson.dumps(truth)).hexdigest()[:16]
-    challenge_doc = {"date": "2018-01-16 08:47:28.198015", "version": "v1", "name": "challenge_set",
-                     "description": f"{len(challenge)} playlists in 10 categories built from an MPD "
-                                    f"directory with seed {seed}", "build": build_id, "playlists": challenge}
+    challenge_doc = {
+        "date": "2018-01-16 08:47:28.198015",
+        "version": "v1",
+        "name": "challenge_set",
+        "description": f"{len(challenge)} playlists in 10 categories built from an MPD directory with seed {seed}",
+        "build": build_id,
+        "playlists": challenge,
+    }
     truth_doc = {"build": build_id, "playlists": truth}
-    files.write_files([(path, lambda handle, doc=doc: handle.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2)))
-                       for path, doc in ((challenge_path, challenge_doc), (truth_path, truth_doc))])
+    files.write_files(
+        [
+            (path, lambda handle, doc=doc: handle.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2)))
+            for path, doc in ((challenge_path, challenge_doc), (truth_path, truth_doc))
+        ]
+    )
     return Build(challenge_path, truth_path, pd.DataFrame(summary).set_index("category"))
 
 
@@ -236,8 +281,11 @@ def _claim(out_dir: str | Path) -> Path:
             except MPDInputError:
                 doc = None
             if not (isinstance(doc, dict) and isinstance(doc.get("build"), str)):
-                raise MPDInputError("exists and was not written by a challenge build (it has no build id); "
-                                    "it is left alone: choose another folder", file=path)
+                raise MPDInputError(
+                    "exists and was not written by a challenge build (it has no build id); "
+                    "it is left alone: choose another folder",
+                    file=path,
+                )
     return out
 
 
@@ -248,30 +296,48 @@ def check_pair(challenge_path: str | Path, truth_path: str | Path, truth: pd.Dat
     truth_build = doc.get("build") if isinstance(doc, dict) else None
     challenge_build = build_of(challenge_path)
     if truth_build is not None and challenge_build is not None and truth_build != challenge_build:
-        raise MPDInputError(f"belongs to another challenge set (build {truth_build}, while "
-                            f"{challenge_path} is build {challenge_build}); rebuild both together",
-                            file=truth_path, field="build")
+        raise MPDInputError(
+            f"belongs to another challenge set (build {truth_build}, while "
+            f"{challenge_path} is build {challenge_build}); rebuild both together",
+            file=truth_path,
+            field="build",
+        )
     if truth_build is not None and challenge_build is None:
-        raise MPDInputError(f"was built with a challenge set of build {truth_build}, while {challenge_path} "
-                            "was not built here (it has no build id)", file=truth_path, field="build")
+        raise MPDInputError(
+            f"was built with a challenge set of build {truth_build}, while {challenge_path} "
+            "was not built here (it has no build id)",
+            file=truth_path,
+            field="build",
+        )
     truth = read_truth(truth_path) if truth is None else truth
     challenge_doc = files.read_json(challenge_path)
-    pids = {p.get("pid") for p in challenge_doc.get("playlists", []) if isinstance(p, dict)} \
-        if isinstance(challenge_doc, dict) and isinstance(challenge_doc.get("playlists"), list) else set()
+    pids = (
+        {p.get("pid") for p in challenge_doc.get("playlists", []) if isinstance(p, dict)}
+        if isinstance(challenge_doc, dict) and isinstance(challenge_doc.get("playlists"), list)
+        else set()
+    )
     graded = set(truth["pid"].unique().tolist())
     foreign = sorted(graded - pids)
     if foreign:
-        raise MPDInputError(f"{len(foreign)} of its {len(graded)} playlists are not in {challenge_path} "
-                            f"(pids {', '.join(map(str, foreign[:3]))}{' ...' if len(foreign) > 3 else ''}): "
-                            "it belongs to another challenge set", file=truth_path, field="pid")
+        raise MPDInputError(
+            f"{len(foreign)} of its {len(graded)} playlists are not in {challenge_path} "
+            f"(pids {', '.join(map(str, foreign[:3]))}{' ...' if len(foreign) > 3 else ''}): "
+            "it belongs to another challenge set",
+            file=truth_path,
+            field="pid",
+        )
     ungraded = len(pids - graded)
     if ungraded:
-        warnings.warn(f"{truth_path}: {ungraded} of the {len(pids)} challenge playlists have no held-out "
-                      "tracks in it; only the others are graded")
+        warnings.warn(
+            f"{truth_path}: {ungraded} of the {len(pids)} challenge playlists have no held-out "
+            "tracks in it; only the others are graded",
+            stacklevel=2,
+        )
 
 
-def _track_records(columns: dict[str, np.ndarray], track: np.ndarray, pos: np.ndarray,
-                   fields: tuple[str, ...]) -> list[dict]:
+def _track_records(
+    columns: dict[str, np.ndarray], track: np.ndarray, pos: np.ndarray, fields: tuple[str, ...]
+) -> list[dict]:
     """Tracks (rows of the track table, at positions ``pos``) as records with ``fields``, in that order."""
     values = [pos.tolist() if f == "pos" else columns[f][track].tolist() for f in fields]
     return [dict(zip(fields, record)) for record in zip(*values)]
@@ -286,21 +352,25 @@ def read_truth(path: str | Path) -> pd.DataFrame:
     doc = files.read_json(path)
     playlists = doc.get("playlists") if isinstance(doc, dict) else None
     if not isinstance(playlists, list):
-        raise MPDInputError(f"expected an object with a 'playlists' list, got {type(playlists).__name__}",
-                            file=path, field="playlists")
+        raise MPDInputError(
+            f"expected an object with a 'playlists' list, got {type(playlists).__name__}", file=path, field="playlists"
+        )
     if not playlists:
         raise MPDInputError("holds no playlists: there is nothing to grade against", file=path, field="playlists")
     rows, seen = [], set()
     for record in playlists:
         if not isinstance(record, dict):
-            raise MPDInputError(f"a playlist is a {type(record).__name__}, not an object", file=path,
-                                field="playlists")
+            raise MPDInputError(f"a playlist is a {type(record).__name__}, not an object", file=path, field="playlists")
         pid = record.get("pid")
         for field, kind in (("pid", int), ("category", int), ("tracks", list)):
             value = record.get(field)
             if not isinstance(value, kind) or isinstance(value, bool):
-                raise MPDInputError(f"expected {kind.__name__}, got {type(value).__name__} {value!r:.40}",
-                                    file=path, pid=pid if field != "pid" else None, field=field)
+                raise MPDInputError(
+                    f"expected {kind.__name__}, got {type(value).__name__} {value!r:.40}",
+                    file=path,
+                    pid=pid if field != "pid" else None,
+                    field=field,
+                )
         if pid in seen:
             raise MPDInputError("appears twice", file=path, pid=pid, field="pid")
         seen.add(pid)
@@ -328,15 +398,23 @@ def add_cli(subparsers) -> None:
     """``challenge``: build a challenge set from an MPD directory."""
     from mpd_helpers.cli import positive_int, seed, share
 
-    p = subparsers.add_parser("challenge", help="build a challenge set and its held-out truth from MPD slices",
-                              description="Apply the challenge's 10-category recipe to an MPD directory.")
+    p = subparsers.add_parser(
+        "challenge",
+        help="build a challenge set and its held-out truth from MPD slices",
+        description="Apply the challenge's 10-category recipe to an MPD directory.",
+    )
     p.add_argument("mpd_dir")
     p.add_argument("out_dir", help="where challenge_set.json and challenge_truth.json go")
-    p.add_argument("--per-category", type=positive_int, default=100,
-                   help="playlists per category (1000 = official size)")
+    p.add_argument(
+        "--per-category", type=positive_int, default=100, help="playlists per category (1000 = official size)"
+    )
     p.add_argument("--seed", type=seed, default=0)
-    p.add_argument("--min-coverage", type=share, default=0.9,
-                   help="least share of a playlist's held-out tracks that must occur in training (default 0.9)")
+    p.add_argument(
+        "--min-coverage",
+        type=share,
+        default=0.9,
+        help="least share of a playlist's held-out tracks that must occur in training (default 0.9)",
+    )
     p.set_defaults(func=_cli)
 
 

@@ -43,7 +43,9 @@ def check_rules(part: Part) -> list[str]:
         pairs = part.entries[[uri, name]].drop_duplicates()
         clash = pairs[uri][pairs[uri].duplicated()].unique()
         bad = part.entries[uri].isin(clash).to_numpy()
-        per_playlist[(f"tracks.{name}", "one URI carries several names")] = np.bincount(rows[bad], minlength=len(pl)) > 0
+        per_playlist[(f"tracks.{name}", "one URI carries several names")] = (
+            np.bincount(rows[bad], minlength=len(pl)) > 0
+        )
     return _listed(pl, per_playlist)
 
 
@@ -51,8 +53,13 @@ def check_challenge_rules(part: Part) -> list[str]:
     """Every violation of the rules a challenge set's playlists keep that reading it does not
     enforce (their counts already agree with their track lists), one line each."""
     pl = part.playlists
-    return _listed(pl, {("pid", "negative"): pl["pid"].to_numpy() < 0,
-                        ("num_holdouts", "negative: fewer tracks than seeds"): pl["num_holdouts"].to_numpy() < 0})
+    return _listed(
+        pl,
+        {
+            ("pid", "negative"): pl["pid"].to_numpy() < 0,
+            ("num_holdouts", "negative: fewer tracks than seeds"): pl["num_holdouts"].to_numpy() < 0,
+        },
+    )
 
 
 def _listed(pl, per_playlist: dict[tuple[str, str], np.ndarray]) -> list[str]:
@@ -66,7 +73,8 @@ def _listed(pl, per_playlist: dict[tuple[str, str], np.ndarray]) -> list[str]:
 
 def _line(file: object, pid: object, field: str, message: str) -> str:
     where = printable(str(file), keep_newlines=False) + (
-        f": pid {printable(str(pid), keep_newlines=False)}" if pid is not None else "")
+        f": pid {printable(str(pid), keep_newlines=False)}" if pid is not None else ""
+    )
     return f"{where}: field '{printable(field, keep_newlines=False)}': {message}"
 
 

@@ -70,8 +70,12 @@ def share(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every module's sub-commands."""
-    parser = argparse.ArgumentParser(prog="python -m mpd_helpers", description=__doc__, epilog=EXIT_CODES,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m mpd_helpers",
+        description=__doc__,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, commands in COMMANDS.items():
         module = importlib.import_module(f"mpd_helpers.{name}")

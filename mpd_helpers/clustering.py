@@ -26,12 +26,15 @@ def describe(ds: Dataset, labels: np.ndarray, top: int = 3) -> pd.DataFrame:
     titles = normalize_titles(ds.playlists["name"])
     frame = pd.DataFrame({"cluster": labels, "title": titles.to_numpy()})
     size = frame.groupby("cluster").size().rename("playlists")
-    common_titles = (frame[frame["title"] != ""].groupby("cluster")["title"]
-                     .agg(lambda s: ", ".join(s.value_counts().head(top).index)))
-    entries = pd.DataFrame({"cluster": labels[ds.entries["pid"].to_numpy()],
-                            "artist": ds.entries["artist_name"].to_numpy()})
-    common_artists = (entries.groupby("cluster")["artist"]
-                      .agg(lambda s: ", ".join(s.value_counts().head(top).index)))
+    common_titles = (
+        frame[frame["title"] != ""]
+        .groupby("cluster")["title"]
+        .agg(lambda s: ", ".join(s.value_counts().head(top).index))
+    )
+    entries = pd.DataFrame(
+        {"cluster": labels[ds.entries["pid"].to_numpy()], "artist": ds.entries["artist_name"].to_numpy()}
+    )
+    common_artists = entries.groupby("cluster")["artist"].agg(lambda s: ", ".join(s.value_counts().head(top).index))
     return pd.concat([size, common_titles.rename("top titles"), common_artists.rename("top artists")], axis=1)
 
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from functools import partial
 from operator import itemgetter
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -30,13 +30,30 @@ from mpd_helpers.io import leftovers, read_json, regular_file, write_json, write
 
 # The whole name, in ASCII digits: not "._mpd.slice.0-999.json" (a macOS AppleDouble file) nor "...json\n".
 SLICE_RE = re.compile(r"^mpd\.slice\.([0-9]+)-([0-9]+)\.json\Z")
-TRACK_FIELDS = {"pos": int, "artist_name": str, "track_uri": str, "artist_uri": str,
-                "track_name": str, "album_uri": str, "duration_ms": int, "album_name": str}
-PLAYLIST_FIELDS = {"name": str, "collaborative": str, "pid": int, "modified_at": int,
-                   "num_tracks": int, "num_albums": int, "num_followers": int, "tracks": list,
-                   "num_edits": int, "duration_ms": int, "num_artists": int}
-CHALLENGE_FIELDS = {"pid": int, "num_holdouts": int, "num_samples": int, "num_tracks": int,
-                    "tracks": list}
+TRACK_FIELDS = {
+    "pos": int,
+    "artist_name": str,
+    "track_uri": str,
+    "artist_uri": str,
+    "track_name": str,
+    "album_uri": str,
+    "duration_ms": int,
+    "album_name": str,
+}
+PLAYLIST_FIELDS = {
+    "name": str,
+    "collaborative": str,
+    "pid": int,
+    "modified_at": int,
+    "num_tracks": int,
+    "num_albums": int,
+    "num_followers": int,
+    "tracks": list,
+    "num_edits": int,
+    "duration_ms": int,
+    "num_artists": int,
+}
+CHALLENGE_FIELDS = {"pid": int, "num_holdouts": int, "num_samples": int, "num_tracks": int, "tracks": list}
 OPTIONAL_FIELDS = {"description": str, "name": str}
 ARROW = {int: pa.int64(), str: pa.string()}
 
@@ -50,12 +67,15 @@ class Part:
     skipped: int = 0  # playlists dropped by the lenient reader
     skipped_files: list[str] = field(default_factory=list)  # whole files it could not read
 
-    def drop(self, bad: np.ndarray) -> "Part":
+    def drop(self, bad: np.ndarray) -> Part:
         """Without the playlists flagged in the boolean array ``bad`` (counted as skipped)."""
         keep, kept, row = _renumber(bad, self.entries["row"].to_numpy())
-        return Part(self.playlists[keep].reset_index(drop=True),
-                    self.entries[kept].assign(row=row).reset_index(drop=True),
-                    self.skipped + int(bad.sum()), self.skipped_files)
+        return Part(
+            self.playlists[keep].reset_index(drop=True),
+            self.entries[kept].assign(row=row).reset_index(drop=True),
+            self.skipped + int(bad.sum()),
+            self.skipped_files,
+        )
 
 
 def _renumber(bad: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -85,11 +105,18 @@ class Lean:
     skipped: int = 0
     skipped_files: list[str] = field(default_factory=list)
 
-    def drop(self, bad: np.ndarray) -> "Lean":
+    def drop(self, bad: np.ndarray) -> Lean:
         """Without the playlists flagged in the boolean array ``bad`` (counted as skipped)."""
         keep, kept, row = _renumber(bad, self.row)
-        return Lean(self.playlists[keep].reset_index(drop=True), row.astype(np.int32), self.pos[kept],
-                    self.track[kept], self.tracks, self.skipped + int(bad.sum()), self.skipped_files)
+        return Lean(
+            self.playlists[keep].reset_index(drop=True),
+            row.astype(np.int32),
+            self.pos[kept],
+            self.track[kept],
+            self.tracks,
+            self.skipped + int(bad.sum()),
+            self.skipped_files,
+        )
 
 
 def lean(part: Part) -> Lean:
@@ -97,9 +124,15 @@ def lean(part: Part) -> Lean:
     codes, _ = pd.factorize(part.entries["track_uri"])
     first = np.unique(codes, return_index=True)[1]  # codes number tracks as they first appear
     columns = [c for c in ("pid", "name", "num_tracks", "n_entries", "num_holdouts", "file") if c in part.playlists]
-    return Lean(part.playlists[columns].reset_index(drop=True), part.entries["row"].to_numpy(np.int32),
-                part.entries["pos"].to_numpy(np.int32), codes.astype(np.int32),
-                part.entries.iloc[first][TRACK_COLUMNS].reset_index(drop=True), part.skipped, part.skipped_files)
+    return Lean(
+        part.playlists[columns].reset_index(drop=True),
+        part.entries["row"].to_numpy(np.int32),
+        part.entries["pos"].to_numpy(np.int32),
+        codes.astype(np.int32),
+        part.entries.iloc[first][TRACK_COLUMNS].reset_index(drop=True),
+        part.skipped,
+        part.skipped_files,
+    )
 
 
 def _merge(parts: Iterable[Lean]) -> Lean:
@@ -120,10 +153,16 @@ def _merge(parts: Iterable[Lean]) -> Lean:
         skipped += part.skipped
         skipped_files += part.skipped_files
     if not playlists:
-        return Lean(pd.DataFrame(), *(np.empty(0, np.int32) for _ in range(3)),
-                    pd.DataFrame(columns=TRACK_COLUMNS))
-    return Lean(pd.concat(playlists, ignore_index=True), np.concatenate(rows), np.concatenate(positions),
-                np.concatenate(tracks), pd.concat(tables, ignore_index=True), skipped, skipped_files)
+        return Lean(pd.DataFrame(), *(np.empty(0, np.int32) for _ in range(3)), pd.DataFrame(columns=TRACK_COLUMNS))
+    return Lean(
+        pd.concat(playlists, ignore_index=True),
+        np.concatenate(rows),
+        np.concatenate(positions),
+        np.concatenate(tracks),
+        pd.concat(tables, ignore_index=True),
+        skipped,
+        skipped_files,
+    )
 
 
 def slice_files(mpd_dir: str | Path, regular: bool = True) -> list[Path]:
@@ -161,10 +200,10 @@ def _record_problem(record: object, fields: dict, optional: set[str], nested: di
             return name, "missing"
         value = record[name]
         if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
-            if typ is int and isinstance(value, float) and value.is_integer() and abs(value) >= 2 ** 63:
+            if typ is int and isinstance(value, float) and value.is_integer() and abs(value) >= 2**63:
                 return name, "expected int, got an integer too large for 64 bits"
             return name, f"expected {typ.__name__}, got {type(value).__name__} {value!r:.40}"
-        if typ is int and not -2 ** 63 <= value < 2 ** 63:  # orjson gives ints up to 2**64 - 1
+        if typ is int and not -(2**63) <= value < 2**63:  # orjson gives ints up to 2**64 - 1
             return name, "expected int, got an integer too large for 64 bits"
     for name in record.keys() - fields.keys():
         if name not in optional:
@@ -192,8 +231,14 @@ def _columns(records: list, fields: dict) -> dict[str, pa.Array]:
     return cols
 
 
-def _read_records(path: Path, records: list, fields: dict, optional: set[str], lenient: bool,
-                  pid_of=lambda r: r.get("pid") if isinstance(r, dict) else None) -> tuple[list, int]:
+def _read_records(
+    path: Path,
+    records: list,
+    fields: dict,
+    optional: set[str],
+    lenient: bool,
+    pid_of=lambda r: r.get("pid") if isinstance(r, dict) else None,
+) -> tuple[list, int]:
     """The records of one file that pass the schema (all of them, or an error, when strict)."""
     bad = []
     for record in records:
@@ -212,7 +257,9 @@ def _part(path: Path, records: list, fields: dict, optional: set[str], lenient: 
     try:
         (opt,) = optional
         lengths = list(map(len, records))
-        if set(lengths) - {len(fields), len(fields) + 1} or sum(opt in r for r in records) != lengths.count(len(fields) + 1):
+        if set(lengths) - {len(fields), len(fields) + 1} or sum(opt in r for r in records) != lengths.count(
+            len(fields) + 1
+        ):
             raise KeyError("field count")
         pl_cols = _columns(records, fields)
         if {type(r[opt]) for r in records if opt in r} - {str}:
@@ -243,9 +290,12 @@ def _concat(parts: list[Part]) -> Part:
     """Parts of several files as one, with ``row`` renumbered."""
     offsets = np.cumsum([0] + [len(p.playlists) for p in parts[:-1]])
     entries = [p.entries.assign(row=p.entries["row"].to_numpy() + off) for p, off in zip(parts, offsets)]
-    return Part(pd.concat([p.playlists for p in parts], ignore_index=True),
-                pd.concat(entries, ignore_index=True), sum(p.skipped for p in parts),
-                [f for p in parts for f in p.skipped_files])
+    return Part(
+        pd.concat([p.playlists for p in parts], ignore_index=True),
+        pd.concat(entries, ignore_index=True),
+        sum(p.skipped for p in parts),
+        [f for p in parts for f in p.skipped_files],
+    )
 
 
 def _group_checks(part: Part | Lean, checks: dict[str, np.ndarray], lenient: bool) -> Part | Lean:
@@ -256,10 +306,16 @@ def _group_checks(part: Part | Lean, checks: dict[str, np.ndarray], lenient: boo
             row = int(np.flatnonzero(failed)[0])
             pl = part.playlists.iloc[row]
             if name == "pid":
-                first = part.playlists["file"].iloc[int(np.flatnonzero(part.playlists["pid"].to_numpy() == pl["pid"])[0])]
+                first = part.playlists["file"].iloc[
+                    int(np.flatnonzero(part.playlists["pid"].to_numpy() == pl["pid"])[0])
+                ]
                 raise MPDInputError(f"duplicate pid, first in {first}", file=pl["file"], pid=int(pl["pid"]), field=name)
-            raise MPDInputError(f"disagrees with the track list ({_observed(part, row, name)})",
-                                file=pl["file"], pid=int(pl["pid"]), field=name)
+            raise MPDInputError(
+                f"disagrees with the track list ({_observed(part, row, name)})",
+                file=pl["file"],
+                pid=int(pl["pid"]),
+                field=name,
+            )
         bad |= failed
     return part.drop(bad) if bad.any() else part
 
@@ -267,14 +323,22 @@ def _group_checks(part: Part | Lean, checks: dict[str, np.ndarray], lenient: boo
 def _observed(part: Part, row: int, name: str) -> str:
     """What the track list of playlist ``row`` says about field ``name``, for messages."""
     tracks = part.entries[part.entries["row"] == row]
-    actual = {"num_tracks": len(tracks), "num_samples": len(tracks),
-              "num_albums": tracks["album_uri"].nunique(), "num_artists": tracks["artist_uri"].nunique(),
-              "duration_ms": int(tracks["duration_ms"].sum()),
-              "tracks.pos": "positions not 0.. in order", "pid": "duplicate pid",
-              "num_holdouts": "num_tracks - num_samples"}.get(name)
+    actual = {
+        "num_tracks": len(tracks),
+        "num_samples": len(tracks),
+        "num_albums": tracks["album_uri"].nunique(),
+        "num_artists": tracks["artist_uri"].nunique(),
+        "duration_ms": int(tracks["duration_ms"].sum()),
+        "tracks.pos": "positions not 0.. in order",
+        "pid": "duplicate pid",
+        "num_holdouts": "num_tracks - num_samples",
+    }.get(name)
     given = part.playlists.iloc[row].get(name.replace("tracks.", ""), "")
-    return f"given {given}, track list gives {actual}" if name in ("num_tracks", "num_samples", "num_albums",
-                                                                  "num_artists", "duration_ms") else str(actual)
+    return (
+        f"given {given}, track list gives {actual}"
+        if name in ("num_tracks", "num_samples", "num_albums", "num_artists", "duration_ms")
+        else str(actual)
+    )
 
 
 def nunique_per_row(rows: np.ndarray, values: pd.Series | np.ndarray, n_rows: int) -> np.ndarray:
@@ -333,8 +397,9 @@ def _check_slice(part: Part, lenient: bool) -> Part:
     return _group_checks(part, checks, lenient)
 
 
-def _each_slice(mpd_dir: str | Path, read: Callable[[Path], object], progress: bool,
-                workers: int | None, lenient: bool = False) -> Iterator:
+def _each_slice(
+    mpd_dir: str | Path, read: Callable[[Path], object], progress: bool, workers: int | None, lenient: bool = False
+) -> Iterator:
     """``read`` applied to every slice file, in order, by ``workers`` processes (default: the CPUs, at most 4).
 
     A file that is not a regular file is refused, or, when ``lenient``, given as the reason
@@ -352,12 +417,12 @@ def _each_slice(mpd_dir: str | Path, read: Callable[[Path], object], progress: b
     if not files:
         return
     with parallel.pool(parallel.count(len(files), workers, most=4)) as pool:
-        yield from tqdm(pool.map(read, files), total=len(files), desc="reading slices", disable=not progress,
-                        unit="slice")
+        yield from tqdm(
+            pool.map(read, files), total=len(files), desc="reading slices", disable=not progress, unit="slice"
+        )
 
 
-def read_slices(mpd_dir: str | Path, lenient: bool = False, progress: bool = True,
-                workers: int | None = None) -> Part:
+def read_slices(mpd_dir: str | Path, lenient: bool = False, progress: bool = True, workers: int | None = None) -> Part:
     """Every playlist of an MPD directory, checked against the dataset's per-playlist rules."""
     parts = list(_each_slice(mpd_dir, partial(_read_slice, lenient=lenient), progress, workers, lenient))
     unreadable = [p for p in parts if isinstance(p, str)]
@@ -382,18 +447,25 @@ def _read_slice_lean(path: Path, lenient: bool, leave_out: np.ndarray) -> Lean |
     return lean(part)
 
 
-def read_lean(mpd_dir: str | Path, lenient: bool = False, progress: bool = True, workers: int | None = None,
-              leave_out: np.ndarray = np.empty(0, np.int64)) -> Lean:
+def read_lean(
+    mpd_dir: str | Path,
+    lenient: bool = False,
+    progress: bool = True,
+    workers: int | None = None,
+    leave_out: np.ndarray | None = None,
+) -> Lean:
     """:func:`read_slices`, less the pids in ``leave_out``, streamed into integer arrays.
 
     Each worker checks one slice and sends back its entries as integers and its distinct
     tracks once; no frame of per-entry strings is ever built.
     """
+    leave_out = np.empty(0, np.int64) if leave_out is None else leave_out
     unreadable = []
 
     def readable() -> Iterator[Lean]:
-        for part in _each_slice(mpd_dir, partial(_read_slice_lean, lenient=lenient, leave_out=leave_out),
-                                progress, workers, lenient):
+        for part in _each_slice(
+            mpd_dir, partial(_read_slice_lean, lenient=lenient, leave_out=leave_out), progress, workers, lenient
+        ):
             if isinstance(part, str):
                 unreadable.append(part)
             else:
@@ -430,9 +502,9 @@ def read_challenge(path: str | Path, lenient: bool = False) -> Part:
 def _report_skipped(part: Part | Lean, source: str | Path) -> Part | Lean:
     """Warn, naming the source, when the lenient reader dropped playlists or whole files."""
     for reason in part.skipped_files:
-        warnings.warn(f"skipped an unreadable file: {reason}")
+        warnings.warn(f"skipped an unreadable file: {reason}", stacklevel=3)
     if part.skipped:
-        warnings.warn(f"{source}: skipped {part.skipped} malformed playlist(s)")
+        warnings.warn(f"{source}: skipped {part.skipped} malformed playlist(s)", stacklevel=3)
     return part
 
 
@@ -469,9 +541,15 @@ class Dataset:
         return [by_row.get(r, np.empty(0, np.int64)) for r in rows]
 
 
-def load(mpd_dir: str | Path, challenge_path: str | Path | None = None, truth_path: str | Path | None = None,
-         lenient: bool = False, progress: bool = True, workers: int | None = None,
-         train_on_sources: bool = False) -> Dataset:
+def load(
+    mpd_dir: str | Path,
+    challenge_path: str | Path | None = None,
+    truth_path: str | Path | None = None,
+    lenient: bool = False,
+    progress: bool = True,
+    workers: int | None = None,
+    train_on_sources: bool = False,
+) -> Dataset:
     """Slices (less the playlists a challenge build held out) plus a challenge set, indexed.
 
     A challenge set built from MPD slices (it carries a build id) was cut from whole
@@ -491,9 +569,14 @@ def load(mpd_dir: str | Path, challenge_path: str | Path | None = None, truth_pa
                     f"was built from MPD slices (build {build_id}): the whole playlists it was cut from are "
                     "still in the slices, so without its truth file (which names them) they would be trained on "
                     "and any grade inflated. Give the truth file, or choose to train on them knowingly",
-                    file=challenge_path, field="build")
-            warnings.warn(f"{challenge_path} (build {build_id}) is answered by a model trained on every playlist "
-                          f"of {mpd_dir}, the whole playlists it was cut from included: a grade of it is inflated")
+                    file=challenge_path,
+                    field="build",
+                )
+            warnings.warn(
+                f"{challenge_path} (build {build_id}) is answered by a model trained on every playlist "
+                f"of {mpd_dir}, the whole playlists it was cut from included: a grade of it is inflated",
+                stacklevel=2,
+            )
     parts = [read_lean(mpd_dir, lenient=lenient, progress=progress, workers=workers, leave_out=held_out)]
     if challenge_path is not None:
         parts.append(lean(read_challenge(challenge_path, lenient=lenient)))
@@ -516,8 +599,12 @@ def _held_out_source_pids(truth_path: str | Path) -> np.ndarray:
         if source is None:
             continue
         if not isinstance(source, int) or isinstance(source, bool):
-            raise MPDInputError(f"expected int, got {type(source).__name__} {source!r:.40}", file=truth_path,
-                                pid=record.get("pid"), field="source_pid")
+            raise MPDInputError(
+                f"expected int, got {type(source).__name__} {source!r:.40}",
+                file=truth_path,
+                pid=record.get("pid"),
+                field="source_pid",
+            )
         pids.append(source)
     return np.array(pids, dtype=np.int64)
 
@@ -542,20 +629,28 @@ def index(parts: list[Lean], skipped: int = 0) -> Dataset:
     tracks.index.name = "track_index"
     rows = merged.row
     holdouts = playlists.get("num_holdouts", pd.Series(np.nan, index=playlists.index)).to_numpy(float)
-    frame = pd.DataFrame({
-        "trackid": _per_entry(tracks["track_uri"], track_index),
-        "artist_name": _per_entry(tracks["artist_name"], track_index),
-        "track_name": _per_entry(tracks["track_name"], track_index), "pid": rows,
-        "num_holdouts": holdouts[rows], "track_index": track_index, "pos": merged.pos})
+    frame = pd.DataFrame(
+        {
+            "trackid": _per_entry(tracks["track_uri"], track_index),
+            "artist_name": _per_entry(tracks["artist_name"], track_index),
+            "track_name": _per_entry(tracks["track_name"], track_index),
+            "pid": rows,
+            "num_holdouts": holdouts[rows],
+            "track_index": track_index,
+            "pos": merged.pos,
+        }
+    )
     n_samples = playlists["n_entries"].to_numpy()
-    table = pd.DataFrame({
-        "mpd_pid": playlists["pid"].to_numpy(np.int64),
-        "name": playlists["name"],
-        "num_tracks": playlists["num_tracks"].to_numpy(np.int64),
-        "num_samples": n_samples,
-        "num_holdouts": np.nan_to_num(holdouts, nan=0).astype(np.int64),
-        "is_challenge": np.concatenate(is_challenge),
-    })
+    table = pd.DataFrame(
+        {
+            "mpd_pid": playlists["pid"].to_numpy(np.int64),
+            "name": playlists["name"],
+            "num_tracks": playlists["num_tracks"].to_numpy(np.int64),
+            "num_samples": n_samples,
+            "num_holdouts": np.nan_to_num(holdouts, nan=0).astype(np.int64),
+            "is_challenge": np.concatenate(is_challenge),
+        }
+    )
     table.index.name = "pid"
     return Dataset(frame, tracks, table, skipped=skipped)
 
@@ -568,8 +663,11 @@ def _per_entry(values: pd.Series, track_index: np.ndarray) -> pd.Categorical:
 
 def add_cli(subparsers) -> None:
     """``check``: read a directory strictly and report the first problem or a summary."""
-    p = subparsers.add_parser("check", help="check MPD slices (and a challenge set) against the dataset's rules",
-                              description="Read MPD slices strictly; exit 2 naming file, pid and field on the first problem.")
+    p = subparsers.add_parser(
+        "check",
+        help="check MPD slices (and a challenge set) against the dataset's rules",
+        description="Read MPD slices strictly; exit 2 naming file, pid and field on the first problem.",
+    )
     p.add_argument("mpd_dir")
     p.add_argument("--challenge", help="a challenge_set.json to check as well")
     p.add_argument("--lenient", action="store_true", help="skip malformed playlists and say how many")
@@ -598,14 +696,18 @@ def _check_cli(args) -> int:
         print(f"warning: {printable(str(w.message))}")
     root = Path(args.mpd_dir).resolve()
     for left in leftovers(root) + [p for p in leftovers(root.parent) if p.name.startswith(f".{root.name}.")]:
-        print(f"warning: {printable(str(left), keep_newlines=False)} was left by an interrupted writer; "
-              "it is not read, and can be removed")
+        print(
+            f"warning: {printable(str(left), keep_newlines=False)} was left by an interrupted writer; "
+            "it is not read, and can be removed"
+        )
     for problem in problems[:50]:
         print(problem)
-    print(f"{len(part.playlists)} playlists, {len(part.entries)} entries read"
-          + (f", {n_challenge} challenge playlists" if n_challenge is not None else "")
-          + f"; {part.skipped} playlists and {len(part.skipped_files)} files skipped; "
-          f"{len(problems)} rule violation(s)")
+    print(
+        f"{len(part.playlists)} playlists, {len(part.entries)} entries read"
+        + (f", {n_challenge} challenge playlists" if n_challenge is not None else "")
+        + f"; {part.skipped} playlists and {len(part.skipped_files)} files skipped; "
+        f"{len(problems)} rule violation(s)"
+    )
     return 1 if problems else 0
 
 

@@ -38,9 +38,16 @@ class MPDInputError(ValueError):
     into the one line that names them.
     """
 
-    def __init__(self, message: str, *, file: str | Path | None = None,
-                 pid: object = None, field: str | None = None, line: int | None = None):
-        if isinstance(pid, float) and pid.is_integer() and abs(pid) >= 2 ** 63:
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        pid: object = None,
+        field: str | None = None,
+        line: int | None = None,
+    ):
+        if isinstance(pid, float) and pid.is_integer() and abs(pid) >= 2**63:
             pid = "(beyond 64 bits)"  # the JSON parser could only give it as a rounded float
         self.file, self.pid, self.field, self.line = file, pid, field, line
         where = []

@@ -25,13 +25,21 @@ class ALS(Recommender):
 
     name = "iALS"
 
-    def __init__(self, factors: int = 128, regularization: float = 0.05, alpha: float = 20.0,
-                 iterations: int = 15, k: int = 1000, seed: int = 0,
-                 fallback: Recommender | None = None, margin: int = 50):
+    def __init__(
+        self,
+        factors: int = 128,
+        regularization: float = 0.05,
+        alpha: float = 20.0,
+        iterations: int = 15,
+        k: int = 1000,
+        seed: int = 0,
+        fallback: Recommender | None = None,
+        margin: int = 50,
+    ):
         self.factors, self.regularization, self.alpha = factors, regularization, alpha
         self.iterations, self.k, self.seed, self.fallback, self.margin = iterations, k, seed, fallback, margin
 
-    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "ALS":
+    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> ALS:
         """Factorise the utility matrix (one thread, seeded: the same factors on every run)."""
         from implicit.cpu.als import AlternatingLeastSquares
         from threadpoolctl import threadpool_limits
@@ -39,8 +47,13 @@ class ALS(Recommender):
         super().fit(ds, matrix)
         with threadpool_limits(1, "blas"):
             self.model = AlternatingLeastSquares(
-                factors=self.factors, regularization=self.regularization, alpha=self.alpha,
-                iterations=self.iterations, random_state=self.seed, num_threads=1)
+                factors=self.factors,
+                regularization=self.regularization,
+                alpha=self.alpha,
+                iterations=self.iterations,
+                random_state=self.seed,
+                num_threads=1,
+            )
             self.model.fit(self.matrix, show_progress=False)
         self.n_fitted = self.matrix.shape[0]
         return self
@@ -63,16 +76,20 @@ class ALS(Recommender):
         ids = np.full((len(rows), wanted), -1, np.int64)
         for part in (np.flatnonzero(~new), np.flatnonzero(new)):
             if len(part):
-                found, _ = self.model.recommend(np.arange(len(part)) if new[part[0]] else rows[part],
-                                                self.matrix[rows[part]], N=wanted,
-                                                filter_already_liked_items=True, recalculate_user=bool(new[part[0]]))
-                ids[part, :found.shape[1]] = found
+                found, _ = self.model.recommend(
+                    np.arange(len(part)) if new[part[0]] else rows[part],
+                    self.matrix[rows[part]],
+                    N=wanted,
+                    filter_already_liked_items=True,
+                    recalculate_user=bool(new[part[0]]),
+                )
+                ids[part, : found.shape[1]] = found
         valid = ids >= 0
         exact = np.full(ids.shape, -np.inf)
         r, c = np.nonzero(valid)
         exact[r, c] = np.einsum("ij,ij->i", users[r], self.item_factors()[ids[r, c]], dtype=np.float64)
         exact = exact.astype(np.float32)
-        best = np.lexsort((ids, -exact))[:, :self.k]  # highest first, ties to the lower track index
+        best = np.lexsort((ids, -exact))[:, : self.k]  # highest first, ties to the lower track index
         ids, values = np.take_along_axis(ids, best, 1), np.take_along_axis(exact, best, 1).astype(np.float64)
         valid = ids >= 0
         # each row shifted to positive scores, so that the blend's row scaling keeps their order

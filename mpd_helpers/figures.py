@@ -70,14 +70,14 @@ class Record:
     chapter: str
     figures: dict[str, tuple[float, str]] = field(default_factory=dict)
 
-    def add(self, name: str, value: float, kind: str) -> "Record":
+    def add(self, name: str, value: float, kind: str) -> Record:
         """Note one figure; ``kind`` names its tolerance in :data:`TOLERANCES`."""
         if kind not in TOLERANCES:
             raise MPDInputError(f"unknown kind {kind!r}; one of {', '.join(TOLERANCES)}", field="kind")
         self.figures[name] = (float(value), kind)
         return self
 
-    def add_table(self, frame: pd.DataFrame, kinds: dict[str, str]) -> "Record":
+    def add_table(self, frame: pd.DataFrame, kinds: dict[str, str]) -> Record:
         """Note every cell of the columns in ``kinds`` (column -> kind), named "column, row"."""
         label = f"{frame.index.name} " if frame.index.name else ""
         for column, kind in kinds.items():
@@ -103,10 +103,12 @@ def read(path: str | Path) -> dict[str, dict]:
     except json.JSONDecodeError as err:
         raise MPDInputError(f"malformed JSON: {err.msg}", file=path, line=err.lineno) from None
     for name, entry in doc.items():
-        if not isinstance(entry, dict) or entry.get("kind") not in TOLERANCES \
-                or not isinstance(entry.get("value"), (int, float)):
-            raise MPDInputError("expected {value: number, kind: one of the tolerance kinds}", file=path,
-                                field=name)
+        if (
+            not isinstance(entry, dict)
+            or entry.get("kind") not in TOLERANCES
+            or not isinstance(entry.get("value"), (int, float))
+        ):
+            raise MPDInputError("expected {value: number, kind: one of the tolerance kinds}", file=path, field=name)
     return doc
 
 
@@ -120,8 +122,16 @@ def compare(record: dict[str, dict], reference: dict[str, dict]) -> pd.DataFrame
         tol = TOLERANCES[ref["kind"]]
         value = record.get(name, {}).get("value", math.nan)
         ok = name in record and tol.allows(value, ref["value"])
-        rows.append({"figure": name, "kind": ref["kind"], "value": value, "reference": ref["value"],
-                     "tolerance": str(tol), "ok": ok})
+        rows.append(
+            {
+                "figure": name,
+                "kind": ref["kind"],
+                "value": value,
+                "reference": ref["value"],
+                "tolerance": str(tol),
+                "ok": ok,
+            }
+        )
     return pd.DataFrame(rows, columns=["figure", "kind", "value", "reference", "tolerance", "ok"])
 
 
@@ -133,6 +143,13 @@ def spread(records: dict[str, dict[str, dict]], reference: dict[str, dict]) -> p
     rows = []
     for name, ref in reference.items():
         moves = {setting: rec.get(name, {}).get("value", math.nan) - ref["value"] for setting, rec in records.items()}
-        rows.append({"figure": name, "kind": ref["kind"], "reference": ref["value"], **moves,
-                     "tolerance": str(TOLERANCES[ref["kind"]])})
+        rows.append(
+            {
+                "figure": name,
+                "kind": ref["kind"],
+                "reference": ref["value"],
+                **moves,
+                "tolerance": str(TOLERANCES[ref["kind"]]),
+            }
+        )
     return pd.DataFrame(rows).set_index("figure")

@@ -18,8 +18,9 @@ import secrets
 import shutil
 import stat
 import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, Sequence
+from typing import BinaryIO
 
 import orjson
 
@@ -53,8 +54,9 @@ def read_json(path: str | Path) -> object:
         except UnicodeDecodeError as bad:  # orjson places these at the start of the file
             line = data.count(b"\n", 0, bad.start) + 1
             column = bad.start - (data.rfind(b"\n", 0, bad.start) + 1) + 1
-            raise MPDInputError(f"not UTF-8: byte 0x{data[bad.start]:02x} (column {column})", file=path,
-                                line=line) from None
+            raise MPDInputError(
+                f"not UTF-8: byte 0x{data[bad.start]:02x} (column {column})", file=path, line=line
+            ) from None
         raise MPDInputError(f"malformed JSON: {err.msg} (column {err.colno})", file=path, line=err.lineno) from None
 
 
@@ -76,8 +78,9 @@ def replaceable(target: str | Path) -> Path:
     if target.is_dir():
         raise MPDInputError("is a directory; the output must be a file", file=target)
     if target.exists() and not target.is_file():
-        raise MPDInputError("exists and is not a regular file (a device, pipe or socket); it is left alone",
-                            file=target)
+        raise MPDInputError(
+            "exists and is not a regular file (a device, pipe or socket); it is left alone", file=target
+        )
     return target
 
 
@@ -173,8 +176,9 @@ def read_stamp(folder: str | Path) -> dict | None:
     return stamp if isinstance(stamp, dict) else None
 
 
-def claim(path: str | Path, kind: str, owns: Callable[[dict], bool] | None = None,
-          names: frozenset[str] = frozenset()) -> Path:
+def claim(
+    path: str | Path, kind: str, owns: Callable[[dict], bool] | None = None, names: frozenset[str] = frozenset()
+) -> Path:
     """``path`` if :func:`atomic_folder` may replace it: it is missing, empty, stamped as a
     folder of ``kind`` (or ``owns(stamp)``), or holds nothing but ``names`` (what such a folder
     holds, when its stamp was lost); otherwise an error naming it, with nothing touched."""
@@ -185,14 +189,22 @@ def claim(path: str | Path, kind: str, owns: Callable[[dict], bool] | None = Non
         found = read_stamp(target)
         ours = found is not None and (found.get("kind") == kind or (owns is not None and owns(found)))
         if not ours and not (names and {p.name for p in target.iterdir()} <= names):
-            raise MPDInputError(f"exists and holds files this tool did not write as a {kind} (no {STAMP} "
-                                f"stamp of one); it is left alone: choose a new or an empty folder", file=target)
+            raise MPDInputError(
+                f"exists and holds files this tool did not write as a {kind} (no {STAMP} "
+                f"stamp of one); it is left alone: choose a new or an empty folder",
+                file=target,
+            )
     return target
 
 
 @contextlib.contextmanager
-def atomic_folder(path: str | Path, kind: str, stamp: dict | None = None,
-                  owns: Callable[[dict], bool] | None = None, names: frozenset[str] = frozenset()) -> Iterator[Path]:
+def atomic_folder(
+    path: str | Path,
+    kind: str,
+    stamp: dict | None = None,
+    owns: Callable[[dict], bool] | None = None,
+    names: frozenset[str] = frozenset(),
+) -> Iterator[Path]:
     """Build a folder in a temporary folder beside it; on success stamp it complete and move it in.
 
     The stamp records ``kind`` (what the folder holds, say "synthetic MPD"). An existing

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -12,8 +12,7 @@ import scipy.sparse as sp
 
 def utility_matrix(entries: pd.DataFrame, n_playlists: int, n_tracks: int) -> sp.csr_matrix:
     """Binary CSR matrix of shape (n_playlists, n_tracks) from the entries' pid and track_index."""
-    return binary(entries["pid"].to_numpy(np.int64), entries["track_index"].to_numpy(np.int64),
-                  (n_playlists, n_tracks))
+    return binary(entries["pid"].to_numpy(np.int64), entries["track_index"].to_numpy(np.int64), (n_playlists, n_tracks))
 
 
 def binary(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
@@ -55,8 +54,10 @@ def transitions(entries: pd.DataFrame, n_tracks: int) -> sp.csr_matrix:
     e = entries.sort_values(["pid", "pos"], kind="stable")
     pid, pos, track = (e[c].to_numpy(np.int64) for c in ("pid", "pos", "track_index"))
     adjacent = (pid[1:] == pid[:-1]) & (pos[1:] == pos[:-1] + 1)
-    m = sp.csr_matrix((np.ones(int(adjacent.sum()), np.float32), (track[:-1][adjacent], track[1:][adjacent])),
-                      shape=(n_tracks, n_tracks))
+    m = sp.csr_matrix(
+        (np.ones(int(adjacent.sum()), np.float32), (track[:-1][adjacent], track[1:][adjacent])),
+        shape=(n_tracks, n_tracks),
+    )
     m.sum_duplicates()
     return m
 
@@ -74,7 +75,7 @@ class PlaylistOrder:
     from_start: np.ndarray  # bool per row
 
     @classmethod
-    def of(cls, entries: pd.DataFrame, n_playlists: int, window: int = 3) -> "PlaylistOrder":
+    def of(cls, entries: pd.DataFrame, n_playlists: int, window: int = 3) -> PlaylistOrder:
         """The order of every playlist row's entries."""
         e = entries.sort_values(["pid", "pos"], kind="stable")
         pid, pos, track = (e[c].to_numpy(np.int64) for c in ("pid", "pos", "track_index"))
@@ -94,7 +95,7 @@ class PlaylistOrder:
         new = np.full((len(tracks), window), -1, np.int64)
         for r, t in enumerate(tracks):
             tail = np.asarray(t, np.int64)[::-1][:window]
-            new[r, :len(tail)] = tail
+            new[r, : len(tail)] = tail
         self.last = np.vstack([self.last, new])
         self.from_start = np.concatenate([self.from_start, np.array([len(t) > 0 for t in tracks], bool)])
 

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -105,8 +105,10 @@ def uri_hashes(values: pd.Series | np.ndarray) -> np.ndarray:
     """A 64-bit hash per string (equal strings, equal hashes), fast for 36-byte track URIs."""
     array = pa.array(values, from_pandas=True)
     chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
-    chunks = [c if pa.types.is_string(c.type) or pa.types.is_large_string(c.type)
-              else pc.cast(c, pa.large_string()) for c in chunks]
+    chunks = [
+        c if pa.types.is_string(c.type) or pa.types.is_large_string(c.type) else pc.cast(c, pa.large_string())
+        for c in chunks
+    ]
     if not chunks:
         return np.zeros(0, dtype=np.uint64)
     return np.concatenate([_chunk_hashes(c) for c in chunks])
@@ -141,14 +143,16 @@ def _sorted_member(keys: np.ndarray, ordered: np.ndarray) -> np.ndarray:
 def _maybe_in(keys: np.ndarray, reference: np.ndarray, bits: int = 25) -> np.ndarray:
     """A quick filter: False only where a key is certainly not among the reference keys."""
     words = np.zeros(1 << (bits - 6), dtype=np.uint64)
-    np.bitwise_or.at(words, (reference >> (64 - bits + 6)).astype(np.intp),
-                     np.uint64(1) << ((reference >> (64 - bits)) & np.uint64(63)))
+    np.bitwise_or.at(
+        words,
+        (reference >> (64 - bits + 6)).astype(np.intp),
+        np.uint64(1) << ((reference >> (64 - bits)) & np.uint64(63)),
+    )
     found = words[(keys >> (64 - bits + 6)).astype(np.intp)] >> ((keys >> (64 - bits)) & np.uint64(63))
     return (found & np.uint64(1)).astype(bool)
 
 
-def _match(keys: np.ndarray, reference: np.ndarray,
-           same: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+def _match(keys: np.ndarray, reference: np.ndarray, same: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
     """Per key, the row of an exactly equal reference entry (checked by `same(rows, refs)`), or -1."""
     found = np.full(len(keys), -1, dtype=np.int64)
     if len(keys) == 0 or len(reference) == 0:
@@ -195,11 +199,9 @@ class _Strings:
         return self.values.iloc[rows].to_numpy(dtype=object)
 
 
-def _deduplicated(codes: np.ndarray, keys: np.ndarray, rows: np.ndarray,
-                  strings: _Strings) -> np.ndarray:
+def _deduplicated(codes: np.ndarray, keys: np.ndarray, rows: np.ndarray, strings: _Strings) -> np.ndarray:
     """A mask keeping the first occurrence of every (code, string) pair, given their pair keys."""
-    return _first_occurrences(
-        keys, lambda sub: pd.DataFrame({"code": codes[sub], "value": strings.at(rows[sub])}))
+    return _first_occurrences(keys, lambda sub: pd.DataFrame({"code": codes[sub], "value": strings.at(rows[sub])}))
 
 
 def _ranked(recommendations: pd.DataFrame, pid_codes: pd.Index) -> dict:
@@ -217,8 +219,14 @@ def _ranked(recommendations: pd.DataFrame, pid_codes: pd.Index) -> dict:
     unique = _deduplicated(codes, keys, rows, strings)
     if not unique.all():
         rows, codes, hashes, keys = rows[unique], codes[unique], hashes[unique], keys[unique]
-    return {"rows": rows, "codes": codes, "hashes": hashes, "keys": keys,
-            "ranks": _block_ranks(codes), "strings": strings}
+    return {
+        "rows": rows,
+        "codes": codes,
+        "hashes": hashes,
+        "keys": keys,
+        "ranks": _block_ranks(codes),
+        "strings": strings,
+    }
 
 
 def _held_out(truth: pd.DataFrame, pid_codes: pd.Index) -> dict:
@@ -233,21 +241,27 @@ def _held_out(truth: pd.DataFrame, pid_codes: pd.Index) -> dict:
 
 def _hits(rec: dict, held: dict) -> np.ndarray:
     """True for each recommendation that is one of its playlist's held-out tracks."""
+
     def same(rows: np.ndarray, refs: np.ndarray) -> np.ndarray:
         return (rec["codes"][rows] == held["codes"][refs]) & (
-            rec["strings"].at(rec["rows"][rows]) == held["strings"].at(held["rows"][refs]))
+            rec["strings"].at(rec["rows"][rows]) == held["strings"].at(held["rows"][refs])
+        )
 
     return _match(rec["keys"], held["keys"], same) >= 0
 
 
-def _artist_credit(rec: dict, misses: np.ndarray, truth: pd.DataFrame, pid_codes: pd.Index,
-                   track_artists: pd.Series, n_playlists: int) -> np.ndarray:
+def _artist_credit(
+    rec: dict, misses: np.ndarray, truth: pd.DataFrame, pid_codes: pd.Index, track_artists: pd.Series, n_playlists: int
+) -> np.ndarray:
     """Per playlist, how many distinct held-out artists the track-level misses in the first |G| bring."""
     lookup = track_artists[~track_artists.index.duplicated(keep="first") & track_artists.notna()]
     lookup_tracks, lookup_artists = _Strings(lookup.index.to_series()), _Strings(lookup)
     miss_tracks = rec["strings"].at(rec["rows"][misses])
-    matched = _match(rec["hashes"][misses], uri_hashes(lookup_tracks.values),
-                     lambda rows, refs: miss_tracks[rows] == lookup_tracks.at(refs))
+    matched = _match(
+        rec["hashes"][misses],
+        uri_hashes(lookup_tracks.values),
+        lambda rows, refs: miss_tracks[rows] == lookup_tracks.at(refs),
+    )
     known = matched >= 0
     codes, artists = rec["codes"][misses][known], lookup_artists.at(matched[known])
     hashes = uri_hashes(artists)
@@ -256,17 +270,26 @@ def _artist_credit(rec: dict, misses: np.ndarray, truth: pd.DataFrame, pid_codes
     truth_codes = pid_codes.get_indexer(truth["pid"].to_numpy()[truth_rows])
     truth_artists = _Strings(truth["artist_uri"])
     truth_hashes = uri_hashes(truth["artist_uri"])[truth_rows]
-    credited = _match(_pair_keys(codes, hashes), _pair_keys(truth_codes, truth_hashes),
-                      lambda rows, refs: (codes[rows] == truth_codes[refs])
-                      & (artists[rows] == truth_artists.at(truth_rows[refs]))) >= 0
+    credited = (
+        _match(
+            _pair_keys(codes, hashes),
+            _pair_keys(truth_codes, truth_hashes),
+            lambda rows, refs: (
+                (codes[rows] == truth_codes[refs]) & (artists[rows] == truth_artists.at(truth_rows[refs]))
+            ),
+        )
+        >= 0
+    )
     codes, artists, hashes = codes[credited], artists[credited], hashes[credited]
-    once = _first_occurrences(_pair_keys(codes, hashes),
-                              lambda sub: pd.DataFrame({"code": codes[sub], "artist": artists[sub]}))
+    once = _first_occurrences(
+        _pair_keys(codes, hashes), lambda sub: pd.DataFrame({"code": codes[sub], "artist": artists[sub]})
+    )
     return np.bincount(codes[once], minlength=n_playlists)
 
 
-def evaluate(recommendations: pd.DataFrame, truth: pd.DataFrame,
-             track_artists: pd.Series | None = None, ndcg: str = "rules") -> pd.DataFrame:
+def evaluate(
+    recommendations: pd.DataFrame, truth: pd.DataFrame, track_artists: pd.Series | None = None, ndcg: str = "rules"
+) -> pd.DataFrame:
     """Per challenge playlist: r_precision, r_precision_artist, ndcg, clicks, n_truth and category.
 
     `recommendations` holds pid, track_uri rows in rank order within each pid; `truth` is what
@@ -295,8 +318,7 @@ def evaluate(recommendations: pd.DataFrame, truth: pd.DataFrame,
     if track_artists is None:
         r_precision_artist = np.full(n_playlists, np.nan)
     else:
-        credit = _artist_credit(rec, np.flatnonzero(in_top & ~hit), truth, pid_codes,
-                                track_artists, n_playlists)
+        credit = _artist_credit(rec, np.flatnonzero(in_top & ~hit), truth, pid_codes, track_artists, n_playlists)
         r_precision_artist = (top_hits + ARTIST_CREDIT * credit) / np.maximum(n_truth, 1)
 
     dcg = np.bincount(codes[hit], weights=weights[ranks[hit]], minlength=n_playlists)
@@ -312,15 +334,17 @@ def evaluate(recommendations: pd.DataFrame, truth: pd.DataFrame,
     np.minimum.at(first_hit, codes[hit], ranks[hit])
     clicks = np.where(first_hit < MAX_RECOMMENDATIONS, first_hit // 10, NO_HIT_CLICKS)
 
-    return pd.DataFrame({
-        "pid": pid_codes.to_numpy(),
-        "category": categories.to_numpy(),
-        "n_truth": n_truth.astype(np.int64),
-        "r_precision": r_precision,
-        "r_precision_artist": r_precision_artist,
-        "ndcg": ndcg_values,
-        "clicks": clicks.astype(np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "pid": pid_codes.to_numpy(),
+            "category": categories.to_numpy(),
+            "n_truth": n_truth.astype(np.int64),
+            "r_precision": r_precision,
+            "r_precision_artist": r_precision_artist,
+            "ndcg": ndcg_values,
+            "clicks": clicks.astype(np.int64),
+        }
+    )
 
 
 def summarize(per_playlist: pd.DataFrame) -> pd.DataFrame:
@@ -357,8 +381,7 @@ def _check_options(level: float, n_resamples: int) -> None:
         raise ValueError(f"n_resamples must be at least 1, got {n_resamples!r}")
 
 
-def _resampled_means(columns: np.ndarray, n_resamples: int,
-                     rng: np.random.Generator) -> np.ndarray:
+def _resampled_means(columns: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
     """Column means over `n_resamples` bootstrap resamples of the rows, the same rows for all."""
     n = columns.shape[0]
     means = np.empty((n_resamples, columns.shape[1]))
@@ -368,12 +391,13 @@ def _resampled_means(columns: np.ndarray, n_resamples: int,
         drawn = rng.integers(0, n, size=(size, n))
         drawn += (np.arange(size) * n)[:, None]
         counts = np.bincount(drawn.ravel(), minlength=size * n).reshape(size, n)
-        means[start:start + size] = (counts.astype(np.float64) @ columns) / n
+        means[start : start + size] = (counts.astype(np.float64) @ columns) / n
     return means
 
 
-def _intervals(columns: np.ndarray, level: float, n_resamples: int,
-               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _intervals(
+    columns: np.ndarray, level: float, n_resamples: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per column: the mean and the low and high ends of its bootstrap percentile interval."""
     if columns.shape[0] == 0:
         raise ValueError("cannot bootstrap an empty sample")
@@ -382,8 +406,9 @@ def _intervals(columns: np.ndarray, level: float, n_resamples: int,
     return columns.mean(axis=0), low, high
 
 
-def mean_ci(values: np.ndarray, level: float = 0.95, n_resamples: int = 2000,
-            seed: int = 0) -> tuple[float, float, float]:
+def mean_ci(
+    values: np.ndarray, level: float = 0.95, n_resamples: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
     """The mean of `values` and its bootstrap percentile interval (mean, low, high)."""
     _check_options(level, n_resamples)
     column = np.asarray(values, dtype=np.float64).reshape(-1, 1)
@@ -391,8 +416,9 @@ def mean_ci(values: np.ndarray, level: float = 0.95, n_resamples: int = 2000,
     return float(mean[0]), float(low[0]), float(high[0])
 
 
-def paired_difference(a: np.ndarray, b: np.ndarray, level: float = 0.95,
-                      n_resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+def paired_difference(
+    a: np.ndarray, b: np.ndarray, level: float = 0.95, n_resamples: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
     """The mean of a - b over the same playlists and its paired bootstrap interval."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
@@ -404,8 +430,9 @@ def paired_difference(a: np.ndarray, b: np.ndarray, level: float = 0.95,
 _COMPARE_COLUMNS = ["count", "mean", "low", "high", "diff", "diff_low", "diff_high", "significant"]
 
 
-def _aligned(per_playlist: dict[str, pd.DataFrame], reference: str,
-             metric: str) -> tuple[pd.Series | None, pd.DataFrame]:
+def _aligned(
+    per_playlist: dict[str, pd.DataFrame], reference: str, metric: str
+) -> tuple[pd.Series | None, pd.DataFrame]:
     """The reference's category per pid (if known) and one metric column per system, by pid."""
     if reference not in per_playlist:
         raise ValueError(f"reference system {reference!r} is not among {list(per_playlist)}")
@@ -419,8 +446,7 @@ def _aligned(per_playlist: dict[str, pd.DataFrame], reference: str,
     pids = values[reference].index
     for name, column in values.items():
         if len(column.index) != len(pids) or not column.index.isin(pids).all():
-            raise ValueError(f"system {name!r} is graded on other playlists than "
-                             f"the reference {reference!r}")
+            raise ValueError(f"system {name!r} is graded on other playlists than the reference {reference!r}")
     pids = pids.sort_values()
     table = pd.DataFrame({name: column.reindex(pids) for name, column in values.items()})
     category = None
@@ -429,24 +455,39 @@ def _aligned(per_playlist: dict[str, pd.DataFrame], reference: str,
     return category, table
 
 
-def _compare_block(table: pd.DataFrame, reference: str, level: float, n_resamples: int,
-                   rng: np.random.Generator) -> pd.DataFrame:
+def _compare_block(
+    table: pd.DataFrame, reference: str, level: float, n_resamples: int, rng: np.random.Generator
+) -> pd.DataFrame:
     """Means, differences to the reference and their intervals for one set of playlists."""
     values = table.to_numpy()
     differences = values - table[reference].to_numpy()[:, None]
     mean, low, high = _intervals(np.hstack([values, differences]), level, n_resamples, rng)
     k = values.shape[1]
-    result = pd.DataFrame({
-        "count": len(table), "mean": mean[:k], "low": low[:k], "high": high[:k],
-        "diff": mean[k:], "diff_low": low[k:], "diff_high": high[k:],
-    }, index=pd.Index(table.columns, name="system"))
+    result = pd.DataFrame(
+        {
+            "count": len(table),
+            "mean": mean[:k],
+            "low": low[:k],
+            "high": high[:k],
+            "diff": mean[k:],
+            "diff_low": low[k:],
+            "diff_high": high[k:],
+        },
+        index=pd.Index(table.columns, name="system"),
+    )
     result["significant"] = (result["diff_low"] > 0) | (result["diff_high"] < 0)
     return result[_COMPARE_COLUMNS]
 
 
-def compare(per_playlist: dict[str, pd.DataFrame], reference: str, metric: str,
-            level: float = 0.95, n_resamples: int = 2000, seed: int = 0,
-            by_category: bool = False) -> pd.DataFrame:
+def compare(
+    per_playlist: dict[str, pd.DataFrame],
+    reference: str,
+    metric: str,
+    level: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+    by_category: bool = False,
+) -> pd.DataFrame:
     """Each system's mean of `metric` and its paired difference to `reference`, with intervals.
 
     `per_playlist` maps a system's name to what `evaluate` returned for it; all systems must be
@@ -463,20 +504,28 @@ def compare(per_playlist: dict[str, pd.DataFrame], reference: str, metric: str,
         raise ValueError(f"by_category needs a 'category' column in the reference {reference!r}")
     groups = category.groupby(category.to_numpy(), sort=True).groups
     streams = np.random.SeedSequence(seed).spawn(len(groups))
-    blocks = {key: _compare_block(table.loc[pids], reference, level, n_resamples,
-                                  np.random.default_rng(stream))
-              for (key, pids), stream in zip(groups.items(), streams)}
+    blocks = {
+        key: _compare_block(table.loc[pids], reference, level, n_resamples, np.random.default_rng(stream))
+        for (key, pids), stream in zip(groups.items(), streams)
+    }
     return pd.concat(blocks, names=["category", "system"])
 
 
-LABELS = {"r_precision": "R-precision", "r_precision_artist": "R-precision (artist)",
-          "ndcg": "NDCG", "clicks": "clicks"}
+LABELS = {
+    "r_precision": "R-precision",
+    "r_precision_artist": "R-precision (artist)",
+    "ndcg": "NDCG",
+    "clicks": "clicks",
+}
 HIGHER_IS_BETTER = {"r_precision": True, "r_precision_artist": True, "ndcg": True, "clicks": False}
 
 
-def interval_table(per_playlist: dict[str, pd.DataFrame], reference: str,
-                   metrics: tuple[str, ...] = ("r_precision", "ndcg", "clicks"),
-                   **options) -> pd.DataFrame:
+def interval_table(
+    per_playlist: dict[str, pd.DataFrame],
+    reference: str,
+    metrics: tuple[str, ...] = ("r_precision", "ndcg", "clicks"),
+    **options,
+) -> pd.DataFrame:
     """A readable table: each metric's mean (95 % interval) and its paired difference to `reference`.
 
     A difference whose interval excludes zero is marked "better" or "worse" for the system
@@ -487,13 +536,18 @@ def interval_table(per_playlist: dict[str, pd.DataFrame], reference: str,
         table = compare(per_playlist, reference, metric, **options)
         digits = 2 if metric == "clicks" else 3
         label = LABELS.get(metric, metric)
-        columns[label] = [f"{m:.{digits}f} ({lo:.{digits}f}–{hi:.{digits}f})"
-                          for m, lo, hi in table[["mean", "low", "high"]].to_numpy()]
+        columns[label] = [
+            f"{m:.{digits}f} ({lo:.{digits}f}–{hi:.{digits}f})"
+            for m, lo, hi in table[["mean", "low", "high"]].to_numpy()
+        ]
         columns[f"{label} vs {reference}"] = [
-            "" if name == reference else
-            f"{d:+.{digits}f} ({lo:+.{digits}f}, {hi:+.{digits}f}) {verdict(d, sig, metric)}"
-            for name, d, lo, hi, sig in zip(table.index, table["diff"], table["diff_low"],
-                                            table["diff_high"], table["significant"])]
+            ""
+            if name == reference
+            else f"{d:+.{digits}f} ({lo:+.{digits}f}, {hi:+.{digits}f}) {verdict(d, sig, metric)}"
+            for name, d, lo, hi, sig in zip(
+                table.index, table["diff"], table["diff_low"], table["diff_high"], table["significant"]
+            )
+        ]
     return pd.DataFrame(columns, index=pd.Index(list(per_playlist), name="system"))
 
 
@@ -519,25 +573,37 @@ def read_submission(path: str | Path) -> pd.DataFrame:
             raise MPDInputError(f"pid {fields[0]!r} is not an integer", file=path, line=line, field="pid")
         pid = int(fields[0])
         if pid in first_line:
-            raise MPDInputError(f"a second line for this playlist (the first is line {first_line[pid]}); "
-                                "which one would be graded?", file=path, line=line, pid=pid, field="pid")
+            raise MPDInputError(
+                f"a second line for this playlist (the first is line {first_line[pid]}); which one would be graded?",
+                file=path,
+                line=line,
+                pid=pid,
+                field="pid",
+            )
         first_line[pid] = line
         uris = [uri for uri in fields[1:] if uri]
         pids.extend([pid] * len(uris))
         tracks.extend(uris)
-    return pd.DataFrame({"pid": np.asarray(pids, dtype=np.int64),
-                         "track_uri": pd.array(pa.array(tracks, type=pa.large_string()), dtype="str")})
+    return pd.DataFrame(
+        {
+            "pid": np.asarray(pids, dtype=np.int64),
+            "track_uri": pd.array(pa.array(tracks, type=pa.large_string()), dtype="str"),
+        }
+    )
 
 
-def coverage(recommendations: pd.DataFrame, truth: pd.DataFrame,
-             seeds: dict[int, set[str]] | None = None) -> dict[str, list[int]]:
+def coverage(
+    recommendations: pd.DataFrame, truth: pd.DataFrame, seeds: dict[int, set[str]] | None = None
+) -> dict[str, list[int]]:
     """What a grade would hide: truth pids without recommendations, lists shorter than 500
     distinct tracks, pids the truth does not know, and (given the seeds) lists holding seeds."""
     graded = set(pd.to_numeric(truth["pid"]).astype(np.int64).tolist())
     distinct = recommendations.drop_duplicates().groupby("pid").size()
-    report = {"missing": sorted(graded - set(distinct.index.tolist())),
-              "short": sorted(distinct.index[distinct < MAX_RECOMMENDATIONS].tolist()),
-              "unknown": sorted(set(distinct.index.tolist()) - graded)}
+    report = {
+        "missing": sorted(graded - set(distinct.index.tolist())),
+        "short": sorted(distinct.index[distinct < MAX_RECOMMENDATIONS].tolist()),
+        "unknown": sorted(set(distinct.index.tolist()) - graded),
+    }
     if seeds is not None:
         pairs = recommendations.itertuples(index=False)
         report["with seeds"] = sorted({int(pid) for pid, uri in pairs if uri in seeds.get(int(pid), ())})
@@ -567,12 +633,17 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     report = coverage(recommendations, truth, seeds)
     n = truth["pid"].nunique()
     if report["missing"] and len(report["missing"]) == n and len(recommendations):
-        raise MPDInputError(f"none of the submission's playlists is in the truth file {args.truth}: "
-                            "they answer another challenge set", file=args.submission, field="pid")
-    notes = {"missing": "{k} of the {n} playlists with held-out tracks have no line in the submission (graded 0)",
-             "short": "{k} playlists have fewer than 500 distinct tracks",
-             "unknown": "{k} playlists of the submission are not in the truth file (not graded)",
-             "with seeds": "{k} playlists recommend seed tracks of their own playlist"}
+        raise MPDInputError(
+            f"none of the submission's playlists is in the truth file {args.truth}: they answer another challenge set",
+            file=args.submission,
+            field="pid",
+        )
+    notes = {
+        "missing": "{k} of the {n} playlists with held-out tracks have no line in the submission (graded 0)",
+        "short": "{k} playlists have fewer than 500 distinct tracks",
+        "unknown": "{k} playlists of the submission are not in the truth file (not graded)",
+        "with seeds": "{k} playlists recommend seed tracks of their own playlist",
+    }
     for key, pids in report.items():
         if pids:
             shown = ", ".join(map(str, pids[:5])) + (" ..." if len(pids) > 5 else "")
@@ -581,8 +652,11 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     print(f"NDCG variant: {args.ndcg}")
     print(format_table(summarize(per_playlist)))
     if report["missing"] and not args.partial:
-        print(f"error: the submission does not cover the truth ({len(report['missing'])} of {n} playlists "
-              "missing); pass --partial to grade a partial run", file=sys.stderr)
+        print(
+            f"error: the submission does not cover the truth ({len(report['missing'])} of {n} playlists "
+            "missing); pass --partial to grade a partial run",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -596,23 +670,33 @@ def _check_answers(submission_path: str | Path, truth_path: str | Path) -> None:
     build = doc.get("build") if isinstance(doc, dict) else None
     if answered is None or build is None or answered["challenge"] == f"build {build}":
         return
-    raise MPDInputError(f"answers the challenge set {answered['challenge']}, while the truth file {truth_path} "
-                        f"belongs to build {build}", file=submission_path, field="challenge_set")
+    raise MPDInputError(
+        f"answers the challenge set {answered['challenge']}, while the truth file {truth_path} "
+        f"belongs to build {build}",
+        file=submission_path,
+        field="challenge_set",
+    )
 
 
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``evaluate`` sub-command."""
     parser = subparsers.add_parser(
-        "evaluate", help="grade a submission against held-out tracks",
+        "evaluate",
+        help="grade a submission against held-out tracks",
         description="Print R-precision, NDCG and clicks overall and per challenge category, after "
-                    "saying which playlists are missing, short or hold seeds. Exit 1 when playlists "
-                    "of the truth are missing from the submission (unless --partial).")
+        "saying which playlists are missing, short or hold seeds. Exit 1 when playlists "
+        "of the truth are missing from the submission (unless --partial).",
+    )
     parser.add_argument("submission", metavar="SUBMISSION", help="submission CSV (optionally .gz)")
     parser.add_argument("--truth", required=True, help="challenge_truth.json with the held-out tracks")
     parser.add_argument("--challenge", help="the challenge_set.json, to report recommended seed tracks")
-    parser.add_argument("--partial", action="store_true",
-                        help="grade a submission that covers only some playlists (the rest score 0)")
-    parser.add_argument("--ndcg", choices=NDCG_VARIANTS, default="spotify",
-                        help="NDCG variant: Spotify's code, which the book reports, or the rules "
-                             "page's formula (default: spotify)")
+    parser.add_argument(
+        "--partial", action="store_true", help="grade a submission that covers only some playlists (the rest score 0)"
+    )
+    parser.add_argument(
+        "--ndcg",
+        choices=NDCG_VARIANTS,
+        default="spotify",
+        help="NDCG variant: Spotify's code, which the book reports, or the rules page's formula (default: spotify)",
+    )
     parser.set_defaults(func=_run_evaluate)

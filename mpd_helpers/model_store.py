@@ -21,8 +21,9 @@ from __future__ import annotations
 import functools
 import math
 import types
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import orjson
@@ -45,26 +46,67 @@ def _name(obj: Callable) -> str:
 
 
 # The only classes ever built on loading, and the only callables a saved model may name.
-CLASSES: dict[str, type] = {_name(c): c for c in (
-    recommend.Popularity, neighbours.ItemKNN, neighbours.RP3beta, neighbours.PlaylistKNN, neighbours.Successors,
-    titles.TitleModel, titles.SameTitle, factorization.ALS, factorization.DotScorer, rerank.Blend,
-    rerank.SeedWeights, rerank.LearnedRanker, matrix.PlaylistOrder)}
+CLASSES: dict[str, type] = {
+    _name(c): c
+    for c in (
+        recommend.Popularity,
+        neighbours.ItemKNN,
+        neighbours.RP3beta,
+        neighbours.PlaylistKNN,
+        neighbours.Successors,
+        titles.TitleModel,
+        titles.SameTitle,
+        factorization.ALS,
+        factorization.DotScorer,
+        rerank.Blend,
+        rerank.SeedWeights,
+        rerank.LearnedRanker,
+        matrix.PlaylistOrder,
+    )
+}
 FUNCTIONS: dict[str, Callable] = {_name(f): f for f in (rerank.first_stage, rerank.seed_weights)}
 _CALLABLES: dict[str, Callable] = {**CLASSES, **FUNCTIONS}
 _CALLABLE_NAMES: dict[int, str] = {id(f): name for name, f in _CALLABLES.items()}
 
 _ARRAY_KINDS = "biufcmMSU"  # numbers, booleans, dates and fixed-width text: never objects
 _JSON_SCALARS = {"b": (bool,), "i": (int,), "u": (int,), "f": (int, float)}  # NumPy scalars kept in the JSON
-_SPARSE: dict[str, type] = {c.__name__: c for c in (
-    sp.csr_matrix, sp.csc_matrix, sp.coo_matrix, sp.dia_matrix, sp.csr_array, sp.csc_array, sp.coo_array,
-    sp.dia_array)}
-_SPARSE_PARTS = {"csr": ("data", "indices", "indptr"), "csc": ("data", "indices", "indptr"),
-                 "coo": ("data", "row", "col"), "dia": ("data", "offsets")}
-_FOREIGN = {"sklearn.feature_extraction.text.TfidfVectorizer": "tfidf",
-            "implicit.cpu.als.AlternatingLeastSquares": "implicit-als",
-            "lightgbm.sklearn.LGBMRanker": "lightgbm", "lightgbm.basic.Booster": "lightgbm"}
-_ALS_PARAMS = ("factors", "regularization", "alpha", "dtype", "use_native", "use_cg", "iterations",
-               "calculate_training_loss", "num_threads", "random_state")
+_SPARSE: dict[str, type] = {
+    c.__name__: c
+    for c in (
+        sp.csr_matrix,
+        sp.csc_matrix,
+        sp.coo_matrix,
+        sp.dia_matrix,
+        sp.csr_array,
+        sp.csc_array,
+        sp.coo_array,
+        sp.dia_array,
+    )
+}
+_SPARSE_PARTS = {
+    "csr": ("data", "indices", "indptr"),
+    "csc": ("data", "indices", "indptr"),
+    "coo": ("data", "row", "col"),
+    "dia": ("data", "offsets"),
+}
+_FOREIGN = {
+    "sklearn.feature_extraction.text.TfidfVectorizer": "tfidf",
+    "implicit.cpu.als.AlternatingLeastSquares": "implicit-als",
+    "lightgbm.sklearn.LGBMRanker": "lightgbm",
+    "lightgbm.basic.Booster": "lightgbm",
+}
+_ALS_PARAMS = (
+    "factors",
+    "regularization",
+    "alpha",
+    "dtype",
+    "use_native",
+    "use_cg",
+    "iterations",
+    "calculate_training_loss",
+    "num_threads",
+    "random_state",
+)
 
 
 def save(model: recommend.Recommender, folder: Path) -> None:
@@ -136,7 +178,7 @@ class _Writer:
         if obj is None or t is bool or t is str:
             return obj
         if t is int:
-            if not -2 ** 63 <= obj < 2 ** 64:
+            if not -(2**63) <= obj < 2**64:
                 raise ValueError(f"cannot store {path}: the integer {obj} exceeds 64 bits")
             return obj
         if t is float:
@@ -160,8 +202,12 @@ class _Writer:
             return self.dtype(obj, path)
         if CLASSES.get(_name(t)) is t:
             n = self.number(obj)
-            return {"$": "object", "id": n, "class": _name(t),
-                    "state": {k: self.value(v, f"{path}.{k}") for k, v in vars(obj).items()}}
+            return {
+                "$": "object",
+                "id": n,
+                "class": _name(t),
+                "state": {k: self.value(v, f"{path}.{k}") for k, v in vars(obj).items()},
+            }
         if isinstance(obj, (type, types.FunctionType)) and id(obj) in _CALLABLE_NAMES:
             return {"$": "callable", "name": _CALLABLE_NAMES[id(obj)]}
         if t is functools.partial:
@@ -174,8 +220,10 @@ class _Writer:
         if codec is not None:
             return getattr(self, codec.replace("-", "_"))(obj, path)
         if isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType)):
-            raise ValueError(f"cannot store {path}: {getattr(obj, '__module__', '?')}.{obj.__qualname__} is not "
-                             f"an allow-listed function or class")
+            raise ValueError(
+                f"cannot store {path}: {getattr(obj, '__module__', '?')}.{obj.__qualname__} is not "
+                f"an allow-listed function or class"
+            )
         raise ValueError(f"cannot store {path}: {t.__module__}.{t.__qualname__} is not a supported type")
 
     def tuple(self, obj: tuple, path: str) -> dict:
@@ -190,8 +238,10 @@ class _Writer:
     def array(self, a: np.ndarray, path: str, remember: bool = False) -> dict:
         """An array of numbers (or booleans, dates, fixed-width text), written to the .npz under its number."""
         if a.dtype.kind not in _ARRAY_KINDS or a.dtype.fields is not None:
-            raise ValueError(f"cannot store {path}: an array of dtype {a.dtype} is not data "
-                             f"(only numbers, booleans, dates and fixed-width text are)")
+            raise ValueError(
+                f"cannot store {path}: an array of dtype {a.dtype} is not data "
+                f"(only numbers, booleans, dates and fixed-width text are)"
+            )
         n = self.number(a if remember else None)
         self.arrays[f"a{n}"] = a
         return {"$": "array", "id": n, "key": f"a{n}", "dtype": a.dtype.str, "shape": list(a.shape)}
@@ -213,9 +263,13 @@ class _Writer:
         """``functools.partial`` of an allow-listed callable."""
         if id(obj.func) not in _CALLABLE_NAMES or vars(obj):
             raise ValueError(f"cannot store {path}: a partial of {obj.func!r}, which is not allow-listed")
-        return {"$": "partial", "id": self.number(obj), "func": self.value(obj.func, f"{path}.func"),
-                "args": [self.value(a, f"{path}.args[{i}]") for i, a in enumerate(obj.args)],
-                "keywords": {k: self.value(v, f"{path}.keywords[{k!r}]") for k, v in obj.keywords.items()}}
+        return {
+            "$": "partial",
+            "id": self.number(obj),
+            "func": self.value(obj.func, f"{path}.func"),
+            "args": [self.value(a, f"{path}.args[{i}]") for i, a in enumerate(obj.args)],
+            "keywords": {k: self.value(v, f"{path}.keywords[{k!r}]") for k, v in obj.keywords.items()},
+        }
 
     def sparse(self, m: sp.spmatrix | sp.sparray, path: str) -> dict:
         """A SciPy sparse matrix or array (CSR, CSC, COO, DIA), by its component arrays."""
@@ -229,25 +283,34 @@ class _Writer:
         """A Series, Index or DataFrame: numeric columns as arrays, text columns as JSON lists."""
         n = self.number(obj)
         if isinstance(obj, pd.DataFrame):
-            return {"$": "frame", "id": n, "index": self.value(obj.index, f"{path}.index"),
-                    "columns": self.value(obj.columns, f"{path}.columns"),
-                    "data": [self.column(obj.iloc[:, j], f"{path}.iloc[:, {j}]") for j in range(obj.shape[1])]}
+            return {
+                "$": "frame",
+                "id": n,
+                "index": self.value(obj.index, f"{path}.index"),
+                "columns": self.value(obj.columns, f"{path}.columns"),
+                "data": [self.column(obj.iloc[:, j], f"{path}.iloc[:, {j}]") for j in range(obj.shape[1])],
+            }
         name = self.value(obj.name, f"{path}.name")
         if isinstance(obj, pd.RangeIndex):
             return {"$": "range", "id": n, "range": [obj.start, obj.stop, obj.step], "name": name}
         if isinstance(obj, pd.Index):
             return {"$": "index", "id": n, "values": self.column(obj, path), "name": name}
-        return {"$": "series", "id": n, "values": self.column(obj, path),
-                "index": self.value(obj.index, f"{path}.index"), "name": name}
+        return {
+            "$": "series",
+            "id": n,
+            "values": self.column(obj, path),
+            "index": self.value(obj.index, f"{path}.index"),
+            "name": name,
+        }
 
     def column(self, values: pd.Series | pd.Index, path: str) -> dict:
         """The values of a Series or Index: an array, or a list of strings (null where missing)."""
         dtype = values.dtype
-        if isinstance(dtype, np.dtype) and dtype != object:
+        if isinstance(dtype, np.dtype) and dtype.kind != "O":
             return self.array(values.to_numpy(), path)
         if isinstance(dtype, pd.StringDtype):
             kind = {"storage": dtype.storage, "na": "nan" if dtype.na_value is np.nan else "NA"}
-        elif dtype == object:
+        elif isinstance(dtype, np.dtype):  # object: strings, checked below
             kind = "object"
         else:
             raise ValueError(f"cannot store {path}: the pandas dtype {dtype} is not supported")
@@ -262,10 +325,17 @@ class _Writer:
         if not v.use_idf or not hasattr(v, "vocabulary_"):
             raise ValueError(f"cannot store {path}: only a fitted TF-IDF vectoriser with use_idf=True")
         params = {k: self.value(x, f"{path}.{k}") for k, x in v.get_params(deep=False).items()}
-        return {"$": "tfidf", "id": self.number(v), "params": params, "terms": list(v.vocabulary_),
-                "columns": self.array(np.fromiter(v.vocabulary_.values(), np.int64, len(v.vocabulary_)),
-                                      f"{path}.vocabulary_"),
-                "fixed": bool(v.fixed_vocabulary_), "idf": self.value(v.idf_, f"{path}.idf_")}
+        return {
+            "$": "tfidf",
+            "id": self.number(v),
+            "params": params,
+            "terms": list(v.vocabulary_),
+            "columns": self.array(
+                np.fromiter(v.vocabulary_.values(), np.int64, len(v.vocabulary_)), f"{path}.vocabulary_"
+            ),
+            "fixed": bool(v.fixed_vocabulary_),
+            "idf": self.value(v.idf_, f"{path}.idf_"),
+        }
 
     def implicit_als(self, model: Any, path: str) -> dict:
         """implicit's CPU ``AlternatingLeastSquares``: its parameters, factors and cached Gram matrices."""
@@ -273,11 +343,16 @@ class _Writer:
             raise ValueError(f"cannot store {path}: an ALS model not fitted")
         if model.fit_callback is not None or type(model.random_state) not in (int, type(None)):
             raise ValueError(f"cannot store {path}: an ALS model with a callback or a random generator")
-        return {"$": "implicit-als", "id": self.number(model),
-                "params": {k: self.value(getattr(model, k), f"{path}.{k}") for k in _ALS_PARAMS},
-                "cg_steps": self.value(model.cg_steps, f"{path}.cg_steps"),
-                **{k: self.value(getattr(model, k), f"{path}.{k}")
-                   for k in ("user_factors", "item_factors", "_YtY", "_XtX")}}
+        return {
+            "$": "implicit-als",
+            "id": self.number(model),
+            "params": {k: self.value(getattr(model, k), f"{path}.{k}") for k in _ALS_PARAMS},
+            "cg_steps": self.value(model.cg_steps, f"{path}.cg_steps"),
+            **{
+                k: self.value(getattr(model, k), f"{path}.{k}")
+                for k in ("user_factors", "item_factors", "_YtY", "_XtX")
+            },
+        }
 
     def lightgbm(self, model: Any, path: str) -> dict:
         """LightGBM's ``LGBMRanker`` (or a ``Booster``): the booster's model text."""
@@ -455,8 +530,9 @@ class _Reader:
         """A ``Series`` of numbers or strings."""
         values, dtype = self.column(_expect(node, "values", dict))
         index = self.index(node)
-        return self.remember(node, pd.Series(values, index=index, dtype=dtype, name=self.value(node.get("name")),
-                                             copy=False))
+        return self.remember(
+            node, pd.Series(values, index=index, dtype=dtype, name=self.value(node.get("name")), copy=False)
+        )
 
     def read_frame(self, node: dict) -> pd.DataFrame:
         """A ``DataFrame``, column by column."""
@@ -464,8 +540,9 @@ class _Reader:
         data = [self.column(c) for c in _expect(node, "data", list)]
         if len(data) != len(columns):
             raise StaleModel("malformed saved model: a data frame's columns and names differ in number")
-        frame = pd.DataFrame({j: pd.Series(v, index=index, dtype=d, copy=False) for j, (v, d) in enumerate(data)},
-                             index=index)
+        frame = pd.DataFrame(
+            {j: pd.Series(v, index=index, dtype=d, copy=False) for j, (v, d) in enumerate(data)}, index=index
+        )
         frame.columns = columns
         return self.remember(node, frame)
 
@@ -488,8 +565,11 @@ class _Reader:
         kind = node.get("dtype")
         if kind == "object":
             return items, object
-        if type(kind) is not dict or kind.get("na") not in ("nan", "NA") or kind.get("storage") not in (
-                "python", "pyarrow"):
+        if (
+            type(kind) is not dict
+            or kind.get("na") not in ("nan", "NA")
+            or kind.get("storage") not in ("python", "pyarrow")
+        ):
             raise StaleModel("malformed saved model: the dtype of a column of strings")
         return items, pd.StringDtype(kind["storage"], na_value=np.nan if kind["na"] == "nan" else pd.NA)
 
@@ -501,8 +581,13 @@ class _Reader:
         terms = _expect(node, "terms", list)
         columns = self.array_in(node, "columns", "i", 1)
         idf = self.array_in(node, "idf", "f", 1)
-        if not all(type(t) is str for t in terms) or len(set(terms)) != len(terms) or len(columns) != len(terms) \
-                or not np.array_equal(np.sort(columns), np.arange(len(terms))) or len(idf) != len(terms):
+        if (
+            not all(type(t) is str for t in terms)
+            or len(set(terms)) != len(terms)
+            or len(columns) != len(terms)
+            or not np.array_equal(np.sort(columns), np.arange(len(terms)))
+            or len(idf) != len(terms)
+        ):
             raise StaleModel("malformed saved model: a TF-IDF vocabulary")
         v = TfidfVectorizer(**params)
         v.vocabulary_ = dict(zip(terms, columns.tolist()))
@@ -520,8 +605,12 @@ class _Reader:
         with threadpool_limits(1, "blas"):  # as the model was built: no warning about BLAS threads
             model = AlternatingLeastSquares(**params)
         users, items = (self.array_in(node, k, "f", 2) for k in ("user_factors", "item_factors"))
-        if users.shape[1] != model.factors or items.shape[1] != model.factors or \
-                users.dtype != model.dtype or items.dtype != model.dtype:
+        if (
+            users.shape[1] != model.factors
+            or items.shape[1] != model.factors
+            or users.dtype != model.dtype
+            or items.dtype != model.dtype
+        ):
             raise StaleModel("malformed saved model: ALS factors that do not fit its parameters")
         model.user_factors, model.item_factors = users, items
         model.cg_steps = _expect(node, "cg_steps", int)

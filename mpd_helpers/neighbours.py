@@ -35,12 +35,18 @@ class ItemKNN(Recommender):
 
     name = "item-kNN"
 
-    def __init__(self, fallback: Recommender | None = None, damping: float = 0.5,
-                 length_weight: bool = False, reach: int | None = 1000, seed: int = 0):
+    def __init__(
+        self,
+        fallback: Recommender | None = None,
+        damping: float = 0.5,
+        length_weight: bool = False,
+        reach: int | None = 1000,
+        seed: int = 0,
+    ):
         self.fallback, self.damping, self.length_weight = fallback, damping, length_weight
         self.reach, self.seed = reach, seed
 
-    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "ItemKNN":
+    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> ItemKNN:
         """Keep the training rows and the weights of seeds, playlists and candidates."""
         super().fit(ds, matrix)
         count = np.maximum(self.popularity, 1).astype(np.float32)
@@ -54,8 +60,9 @@ class ItemKNN(Recommender):
 
     def _weights(self, count: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, ...]:
         """Per seed track, per training playlist and per candidate track."""
-        playlist = _float32(1.0 / np.log2(1.0 + length.astype(np.float64))) if self.length_weight \
-            else np.ones_like(length)
+        playlist = (
+            _float32(1.0 / np.log2(1.0 + length.astype(np.float64))) if self.length_weight else np.ones_like(length)
+        )
         return _inverse_power(count, 0.5), playlist, _inverse_power(count, self.damping)
 
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
@@ -79,8 +86,9 @@ class RP3beta(ItemKNN):
 
     name = "RP3beta"
 
-    def __init__(self, beta: float = 0.6, prune: int | None = None,
-                 fallback: Recommender | None = None, chunk: int = 2000):
+    def __init__(
+        self, beta: float = 0.6, prune: int | None = None, fallback: Recommender | None = None, chunk: int = 2000
+    ):
         super().__init__(fallback=fallback)
         self.beta, self.prune, self.chunk = beta, prune, chunk
 
@@ -88,13 +96,15 @@ class RP3beta(ItemKNN):
         """Transition probabilities out of a seed and out of a playlist; the damping."""
         return 1.0 / count, 1.0 / length, _inverse_power(count, self.beta)
 
-    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "RP3beta":
+    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> RP3beta:
         """The walk's steps, and with ``prune`` the track x track successors, top ``prune`` per track."""
         super().fit(ds, matrix)
         if self.prune is not None:
             n = self.matrix.shape[1]
-            blocks = [top_k_per_row(self.from_seeds(sp.identity(n, np.float32, format="csr")[a:a + self.chunk]),
-                                    self.prune) for a in range(0, n, self.chunk)]
+            blocks = [
+                top_k_per_row(self.from_seeds(sp.identity(n, np.float32, format="csr")[a : a + self.chunk]), self.prune)
+                for a in range(0, n, self.chunk)
+            ]
             self.successors = sp.vstack(blocks).tocsr()
         return self
 
@@ -118,11 +128,17 @@ class PlaylistKNN(Recommender):
 
     name = "playlist-kNN"
 
-    def __init__(self, k: int = 150, power: float = 2.0, fallback: Recommender | None = None,
-                 reach: int | None = 1000, seed: int = 0):
+    def __init__(
+        self,
+        k: int = 150,
+        power: float = 2.0,
+        fallback: Recommender | None = None,
+        reach: int | None = 1000,
+        seed: int = 0,
+    ):
         self.k, self.power, self.fallback, self.reach, self.seed = k, power, fallback, reach, seed
 
-    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "PlaylistKNN":
+    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> PlaylistKNN:
         """Keep the training rows and their lengths."""
         super().fit(ds, matrix)
         self.train_t = self.train.T.tocsr()
@@ -137,7 +153,7 @@ class PlaylistKNN(Recommender):
         overlap = (seeds @ self.train_t).tocoo()
         n_seeds = np.maximum(seeds.getnnz(axis=1), 1).astype(np.float64)
         cosine = overlap.data / np.sqrt(n_seeds[overlap.row] * self.length[overlap.col])
-        sim = sp.csr_matrix((cosine ** self.power, (overlap.row, overlap.col)), shape=overlap.shape)
+        sim = sp.csr_matrix((cosine**self.power, (overlap.row, overlap.col)), shape=overlap.shape)
         return top_k_per_row(sim, self.k, ties=True)
 
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
@@ -160,7 +176,7 @@ class Successors(Recommender):
     def __init__(self, window: int = 3, fallback: Recommender | None = None):
         self.window, self.fallback = window, fallback
 
-    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "Successors":
+    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> Successors:
         """Count the training playlists' transitions; note each playlist's last tracks."""
         super().fit(ds, matrix)
         training = ds.entries[~ds.playlists["is_challenge"].to_numpy()[ds.entries["pid"].to_numpy()]]

@@ -48,8 +48,8 @@ import dataclasses
 import json
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 # TensorFlow sizes its thread pools by the cores it sees, and a reduction split over another
 # number of threads adds in another order: the last bits of a sum, and after a few epochs the
@@ -121,11 +121,17 @@ def _l2(strength: float) -> keras.regularizers.Regularizer | None:
     return keras.regularizers.L2(float(strength)) if strength else None
 
 
-def build_model(n_playlists: int, n_tracks: int, latent_dim: int = 32,
-                dense_layers: Sequence[int] = (256, 128, 128, 64),
-                reg_layers: Sequence[float] = (0, 0, 0, 0), reg_mf: float = 0.0,
-                seed: int = 0, learning_rate: float = 0.001,
-                row_lookup: bool = True) -> keras.Model:
+def build_model(
+    n_playlists: int,
+    n_tracks: int,
+    latent_dim: int = 32,
+    dense_layers: Sequence[int] = (256, 128, 128, 64),
+    reg_layers: Sequence[float] = (0, 0, 0, 0),
+    reg_mf: float = 0.0,
+    seed: int = 0,
+    learning_rate: float = 0.001,
+    row_lookup: bool = True,
+) -> keras.Model:
     """The compiled NeuMF model: inputs (playlist index, track index), output P(track in playlist).
 
     ``row_lookup=False`` uses Keras' stock Embedding layer (same numbers; for comparisons).
@@ -134,8 +140,9 @@ def build_model(n_playlists: int, n_tracks: int, latent_dim: int = 32,
     reg_layers = [float(r) for r in (reg_layers or ())]
     if len(reg_layers) != len(dense_layers):
         if any(reg_layers):  # an all-zero list of another length simply means "none"
-            raise MPDInputError(f"reg_layers has {len(reg_layers)} entries, dense_layers "
-                                f"{len(dense_layers)}", field="reg_layers")
+            raise MPDInputError(
+                f"reg_layers has {len(reg_layers)} entries, dense_layers {len(dense_layers)}", field="reg_layers"
+            )
         reg_layers = [0.0] * len(dense_layers)
     if n_playlists < 1 or n_tracks < 1 or latent_dim < 1 or min(dense_layers) < 1:
         raise MPDInputError("sizes must be positive", field="n_playlists/n_tracks/latent_dim")
@@ -146,9 +153,12 @@ def build_model(n_playlists: int, n_tracks: int, latent_dim: int = 32,
         """One embedding table with a seeded normal initialiser."""
         layer = RowEmbedding if row_lookup else keras.layers.Embedding
         return layer(
-            rows, dim, name=name,
+            rows,
+            dim,
+            name=name,
             embeddings_initializer=keras.initializers.RandomNormal(seed=next(seeds)),
-            embeddings_regularizer=_l2(reg))
+            embeddings_regularizer=_l2(reg),
+        )
 
     user = keras.Input(shape=(1,), dtype="int32", name="user_input")
     item = keras.Input(shape=(1,), dtype="int32", name="item_input")
@@ -162,22 +172,27 @@ def build_model(n_playlists: int, n_tracks: int, latent_dim: int = 32,
     mlp_vector = keras.layers.Concatenate(name="mlp_latent")([mlp_user, mlp_item])
     for k in range(1, len(dense_layers)):
         mlp_vector = keras.layers.Dense(
-            dense_layers[k], activation="relu", name=f"layer{k}",
+            dense_layers[k],
+            activation="relu",
+            name=f"layer{k}",
             kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
-            activity_regularizer=_l2(reg_layers[k]))(mlp_vector)
+            activity_regularizer=_l2(reg_layers[k]),
+        )(mlp_vector)
     joined = keras.layers.Concatenate(name="predict_vector")([mf_vector, mlp_vector])
     result = keras.layers.Dense(
-        1, activation="sigmoid", name="result",
-        kernel_initializer=keras.initializers.LecunUniform(seed=next(seeds)))(joined)
+        1, activation="sigmoid", name="result", kernel_initializer=keras.initializers.LecunUniform(seed=next(seeds))
+    )(joined)
 
     model = keras.Model(inputs=[user, item], outputs=result, name="neumf")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                  loss="binary_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="binary_crossentropy", metrics=["accuracy"]
+    )
     return model
 
 
-def parameter_count(n_playlists: int, n_tracks: int, latent_dim: int = 32,
-                    dense_layers: Sequence[int] = (256, 128, 128, 64)) -> int:
+def parameter_count(
+    n_playlists: int, n_tracks: int, latent_dim: int = 32, dense_layers: Sequence[int] = (256, 128, 128, 64)
+) -> int:
     """The number of trainable parameters of ``build_model`` for these sizes."""
     mlp_dim = dense_layers[0] // 2
     total = (n_playlists + n_tracks) * (latent_dim + mlp_dim)
@@ -194,8 +209,7 @@ def parameter_count(n_playlists: int, n_tracks: int, latent_dim: int = 32,
 def positive_pairs(matrix: sp.spmatrix) -> tuple[np.ndarray, np.ndarray]:
     """Row and column indices (int32) of the stored non-zero entries of a utility matrix."""
     if not sp.issparse(matrix) or matrix.ndim != 2:
-        raise MPDInputError("the utility matrix must be a 2-D scipy.sparse matrix",
-                            field="matrix")
+        raise MPDInputError("the utility matrix must be a 2-D scipy.sparse matrix", field="matrix")
     csr = sp.csr_matrix(matrix, copy=True)
     csr.sum_duplicates()
     csr.eliminate_zeros()
@@ -203,9 +217,9 @@ def positive_pairs(matrix: sp.spmatrix) -> tuple[np.ndarray, np.ndarray]:
     return users, csr.indices.astype(np.int32)
 
 
-def sample_negatives(matrix: sp.csr_matrix, n_negatives: int = 4,
-                     rng: np.random.Generator | int | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def sample_negatives(
+    matrix: sp.csr_matrix, n_negatives: int = 4, rng: np.random.Generator | int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All positives (label 1) plus ``n_negatives`` absent tracks per positive (label 0)."""
     if n_negatives < 0:
         raise MPDInputError("n_negatives must be >= 0", field="n_negatives")
@@ -213,8 +227,7 @@ def sample_negatives(matrix: sp.csr_matrix, n_negatives: int = 4,
     users, items = positive_pairs(matrix)
     n_tracks = matrix.shape[1]
     if n_negatives and np.any(np.bincount(users, minlength=matrix.shape[0]) >= n_tracks):
-        raise MPDInputError("a playlist contains every track: no negative can be drawn",
-                            field="matrix")
+        raise MPDInputError("a playlist contains every track: no negative can be drawn", field="matrix")
     keys = users.astype(np.int64) * n_tracks + items  # sorted: CSR rows, sorted columns
     neg_users = np.repeat(users, n_negatives)
     neg_items = rng.integers(0, n_tracks, size=neg_users.size, dtype=np.int64)
@@ -224,10 +237,8 @@ def sample_negatives(matrix: sp.csr_matrix, n_negatives: int = 4,
         slot = np.minimum(np.searchsorted(keys, probe), max(keys.size - 1, 0))
         todo = todo[keys[slot] == probe] if keys.size else todo[:0]
         neg_items[todo] = rng.integers(0, n_tracks, size=todo.size, dtype=np.int64)
-    labels = np.concatenate([np.ones(users.size, np.float32),
-                             np.zeros(neg_users.size, np.float32)])
-    return (np.concatenate([users, neg_users]),
-            np.concatenate([items, neg_items.astype(np.int32)]), labels)
+    labels = np.concatenate([np.ones(users.size, np.float32), np.zeros(neg_users.size, np.float32)])
+    return (np.concatenate([users, neg_users]), np.concatenate([items, neg_items.astype(np.int32)]), labels)
 
 
 # --------------------------------------------------------------------------- training
@@ -241,28 +252,42 @@ class Trainer:
     the moments of a batch's rows once per pair.
     """
 
-    def __init__(self, model: keras.Model, learning_rate: float = 0.001,
-                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7):
+    def __init__(
+        self,
+        model: keras.Model,
+        learning_rate: float = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+    ):
         self.model = model
-        self.learning_rate, self.beta_1, self.beta_2, self.epsilon = (
-            learning_rate, beta_1, beta_2, epsilon)
+        self.learning_rate, self.beta_1, self.beta_2, self.epsilon = (learning_rate, beta_1, beta_2, epsilon)
         self.variables = list(model.trainable_variables)
         position = {id(v): k for k, v in enumerate(self.variables)}
         self.groups = []  # (indices into self.variables, widths, moments variable)
         for side in ("user", "item"):
-            tables = [model.get_layer(f"{kind}_{side}_embedding").embeddings
-                      for kind in ("mf", "mlp")]
+            tables = [model.get_layer(f"{kind}_{side}_embedding").embeddings for kind in ("mf", "mlp")]
             widths = [int(t.shape[1]) for t in tables]
-            moments = tf.Variable(tf.zeros((tables[0].shape[0], 2 * sum(widths))),
-                                  trainable=False, name=f"{side}_moments")
+            moments = tf.Variable(
+                tf.zeros((tables[0].shape[0], 2 * sum(widths))), trainable=False, name=f"{side}_moments"
+            )
             self.groups.append(([position[id(t)] for t in tables], widths, moments))
         grouped = {k for members, _, _ in self.groups for k in members}
-        self.dense = [(k, tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False),
-                       tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False))
-                      for k, v in enumerate(self.variables) if k not in grouped]
+        self.dense = [
+            (
+                k,
+                tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False),
+                tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False),
+            )
+            for k, v in enumerate(self.variables)
+            if k not in grouped
+        ]
         self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="iterations")
-        signature = [tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.int32),
-                     tf.TensorSpec([None, None], tf.float32)]
+        signature = [
+            tf.TensorSpec([None, None], tf.int32),
+            tf.TensorSpec([None, None], tf.int32),
+            tf.TensorSpec([None, None], tf.float32),
+        ]
         self._run = tf.function(self._run_batches, input_signature=signature)
 
     def _apply(self, grads: list) -> None:
@@ -290,11 +315,17 @@ class Trainer:
                 self.variables[k].value.scatter_sub(tf.IndexedSlices(delta, rows))
         for k, m, v in self.dense:  # the fused kernel of the same rule
             tf.raw_ops.ResourceApplyAdam(
-                var=self.variables[k].value.handle, m=m.handle, v=v.handle,
-                beta1_power=b1_power, beta2_power=b2_power,
-                lr=tf.constant(self.learning_rate, tf.float32), beta1=tf.constant(b1, tf.float32),
-                beta2=tf.constant(b2, tf.float32), epsilon=tf.constant(eps, tf.float32),
-                grad=grads[k])
+                var=self.variables[k].value.handle,
+                m=m.handle,
+                v=v.handle,
+                beta1_power=b1_power,
+                beta2_power=b2_power,
+                lr=tf.constant(self.learning_rate, tf.float32),
+                beta1=tf.constant(b1, tf.float32),
+                beta2=tf.constant(b2, tf.float32),
+                epsilon=tf.constant(eps, tf.float32),
+                grad=grads[k],
+            )
         self.iterations.assign_add(1)
 
     def _run_batches(self, users: tf.Tensor, items: tf.Tensor, labels: tf.Tensor):
@@ -310,13 +341,18 @@ class Trainer:
             self._apply(tape.gradient(loss, self.variables))
             size = tf.cast(tf.shape(y)[0], tf.float32)
             loss_sum += loss * size
-            hits += tf.reduce_sum(tf.cast(tf.equal(tf.cast(pred > 0.5, tf.float32), y),
-                                          tf.float32))
+            hits += tf.reduce_sum(tf.cast(tf.equal(tf.cast(pred > 0.5, tf.float32), y), tf.float32))
         return loss_sum, hits
 
-    def fit_arrays(self, users: np.ndarray, items: np.ndarray, labels: np.ndarray,
-                   batch_size: int = 256, chunk: int | None = None,
-                   bar: tqdm | None = None) -> tuple[float, float]:
+    def fit_arrays(
+        self,
+        users: np.ndarray,
+        items: np.ndarray,
+        labels: np.ndarray,
+        batch_size: int = 256,
+        chunk: int | None = None,
+        bar: tqdm | None = None,
+    ) -> tuple[float, float]:
         """One pass over the samples in the given order; returns (mean loss, accuracy)."""
         n = len(labels)
         if n == 0:
@@ -324,15 +360,16 @@ class Trainer:
         chunk = chunk or max(1, 65536 // batch_size)
         full = n // batch_size * batch_size
         loss_sum = hits = 0.0
-        pieces = [(s, min(s + chunk * batch_size, full), batch_size)
-                  for s in range(0, full, chunk * batch_size)]
+        pieces = [(s, min(s + chunk * batch_size, full), batch_size) for s in range(0, full, chunk * batch_size)]
         if full < n:
             pieces.append((full, n, n - full))
         for start, stop, width in pieces:
             shape = (-1, width)
-            out = self._run(users[start:stop].reshape(shape).astype(np.int32, copy=False),
-                            items[start:stop].reshape(shape).astype(np.int32, copy=False),
-                            labels[start:stop].reshape(shape).astype(np.float32, copy=False))
+            out = self._run(
+                users[start:stop].reshape(shape).astype(np.int32, copy=False),
+                items[start:stop].reshape(shape).astype(np.int32, copy=False),
+                labels[start:stop].reshape(shape).astype(np.float32, copy=False),
+            )
             loss_sum += float(out[0])
             hits += float(out[1])
             if bar is not None:
@@ -341,8 +378,7 @@ class Trainer:
         return loss_sum / n, hits / n
 
 
-def sample_rows(matrix: sp.csr_matrix, n: int | None,
-                rng: np.random.Generator) -> tuple[sp.csr_matrix, int]:
+def sample_rows(matrix: sp.csr_matrix, n: int | None, rng: np.random.Generator) -> tuple[sp.csr_matrix, int]:
     """The utility matrix with only ``n`` random non-empty rows kept (all for None), and their number."""
     filled = np.flatnonzero(matrix.getnnz(axis=1))
     if n is None or n >= len(filled):
@@ -356,15 +392,21 @@ def sample_rows(matrix: sp.csr_matrix, n: int | None,
     return sampled, n
 
 
-def train(matrix: sp.csr_matrix, config: NeuMFConfig | None = None,
-          progress: bool = True) -> tuple[keras.Model, dict]:
+def train(matrix: sp.csr_matrix, config: NeuMFConfig | None = None, progress: bool = True) -> tuple[keras.Model, dict]:
     """Build and train NeuMF on a utility matrix; returns the model and per-epoch history."""
     config = config or NeuMFConfig()
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
-    model = build_model(matrix.shape[0], matrix.shape[1], config.latent_dim,
-                        config.dense_layers, config.reg_layers, config.reg_mf,
-                        seed=config.seed, learning_rate=config.learning_rate)
+    model = build_model(
+        matrix.shape[0],
+        matrix.shape[1],
+        config.latent_dim,
+        config.dense_layers,
+        config.reg_layers,
+        config.reg_mf,
+        seed=config.seed,
+        learning_rate=config.learning_rate,
+    )
     trainer = Trainer(model, config.learning_rate)
     rng = np.random.default_rng(config.seed)
     matrix, history_rows = sample_rows(matrix, config.sample_playlists, rng)
@@ -373,10 +415,14 @@ def train(matrix: sp.csr_matrix, config: NeuMFConfig | None = None,
         start = time.perf_counter()
         users, items, labels = sample_negatives(matrix, config.n_negatives, rng)
         order = rng.permutation(len(labels))
-        with tqdm(total=len(labels), desc=f"epoch {epoch + 1}/{config.epochs}",
-                  unit="sample", unit_scale=True, disable=not progress) as bar:
-            loss, accuracy = trainer.fit_arrays(users[order], items[order], labels[order],
-                                                config.batch_size, bar=bar)
+        with tqdm(
+            total=len(labels),
+            desc=f"epoch {epoch + 1}/{config.epochs}",
+            unit="sample",
+            unit_scale=True,
+            disable=not progress,
+        ) as bar:
+            loss, accuracy = trainer.fit_arrays(users[order], items[order], labels[order], config.batch_size, bar=bar)
         history["loss"].append(loss)
         history["accuracy"].append(accuracy)
         history["seconds"].append(time.perf_counter() - start)
@@ -392,8 +438,7 @@ def train(matrix: sp.csr_matrix, config: NeuMFConfig | None = None,
 
 def embeddings(model: keras.Model) -> dict[str, np.ndarray]:
     """The four embedding tables: mf_user, mf_item, mlp_user, mlp_item (numpy arrays)."""
-    return {key: model.get_layer(name).embeddings.numpy()
-            for key, name in EMBEDDING_NAMES.items()}
+    return {key: model.get_layer(name).embeddings.numpy() for key, name in EMBEDDING_NAMES.items()}
 
 
 def _rows(table: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -423,8 +468,10 @@ class Scorer:
         if project and self.dense:
             kernel, bias = self.dense[0]
             split = self.tables["mlp_user"].shape[1]
-            self.projections = (self.tables["mlp_user"] @ kernel[:split] + bias,
-                                self.tables["mlp_item"] @ kernel[split:])
+            self.projections = (
+                self.tables["mlp_user"] @ kernel[:split] + bias,
+                self.tables["mlp_item"] @ kernel[split:],
+            )
 
     def _first_layer(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
         """The MLP vector after the first ReLU layer (or the bare concatenation without one)."""
@@ -454,7 +501,7 @@ class Scorer:
         out = np.empty(users.size, np.float32)
         mf_width = self.tables["mf_user"].shape[1]
         for s in range(0, users.size, batch_size):
-            u, i = users[s:s + batch_size], items[s:s + batch_size]
+            u, i = users[s : s + batch_size], items[s : s + batch_size]
             h = self._first_layer(u, i)
             for kernel, bias in self.dense[1:]:
                 h = h @ kernel
@@ -462,15 +509,13 @@ class Scorer:
                 np.maximum(h, 0.0, out=h)
             mf = _rows(self.tables["mf_user"], u) * _rows(self.tables["mf_item"], i)
             z = mf @ self.out_kernel[:mf_width] + h @ self.out_kernel[mf_width:]
-            out[s:s + batch_size] = 1.0 / (1.0 + np.exp(-(z[:, 0] + self.out_bias[0])))
+            out[s : s + batch_size] = 1.0 / (1.0 + np.exp(-(z[:, 0] + self.out_bias[0])))
         return out
 
 
-def score(model: keras.Model, users: np.ndarray, items: np.ndarray,
-          batch_size: int = 8192) -> np.ndarray:
+def score(model: keras.Model, users: np.ndarray, items: np.ndarray, batch_size: int = 8192) -> np.ndarray:
     """Predicted probabilities for (playlist, track) pairs, computed in large numpy batches."""
-    n_rows = sum(model.get_layer(name).input_dim for name in
-                 ("mlp_user_embedding", "mlp_item_embedding"))
+    n_rows = sum(model.get_layer(name).input_dim for name in ("mlp_user_embedding", "mlp_item_embedding"))
     project = np.size(users) >= n_rows  # projecting every row costs about that many pairs
     return Scorer(model, project=project)(users, items, batch_size)
 
@@ -482,13 +527,15 @@ def save(model: keras.Model, history: dict, workdir: str | Path) -> dict[str, Pa
     """Write neumf.keras, the embeddings (.npz) and the history (.json) into ``workdir``."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    paths = {"model": workdir / MODEL_FILE, "embeddings": workdir / EMBEDDINGS_FILE,
-             "history": workdir / HISTORY_FILE}
+    paths = {"model": workdir / MODEL_FILE, "embeddings": workdir / EMBEDDINGS_FILE, "history": workdir / HISTORY_FILE}
     files.write_with(paths["model"], model.save, suffix=".keras")
     tables = embeddings(model)
-    files.write_files([(paths["embeddings"], lambda handle: np.savez(handle, **tables)),
-                       (paths["history"], lambda handle: handle.write(
-                           json.dumps(history, indent=2, default=float).encode()))])
+    files.write_files(
+        [
+            (paths["embeddings"], lambda handle: np.savez(handle, **tables)),
+            (paths["history"], lambda handle: handle.write(json.dumps(history, indent=2, default=float).encode())),
+        ]
+    )
     return paths
 
 
@@ -500,8 +547,7 @@ def load(workdir: str | Path) -> tuple[keras.Model, dict]:
     model = keras.models.load_model(workdir / MODEL_FILE, compile=False)
     history = json.loads((workdir / HISTORY_FILE).read_text())
     rate = history.get("config", {}).get("learning_rate", NeuMFConfig.learning_rate)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=rate),
-                  loss="binary_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=rate), loss="binary_crossentropy", metrics=["accuracy"])
     return model, history
 
 

@@ -13,16 +13,27 @@ import os
 import resource
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import challenge, dataset, factorization, matrix, metrics, model_store, neighbours, recommend
-from mpd_helpers import rerank, submission, titles
+from mpd_helpers import (
+    challenge,
+    dataset,
+    factorization,
+    matrix,
+    metrics,
+    model_store,
+    neighbours,
+    recommend,
+    rerank,
+    submission,
+    titles,
+)
 from mpd_helpers import io as files
 from mpd_helpers.errors import MPDInputError, printable
 
@@ -86,10 +97,18 @@ class Run:
     grade: pd.DataFrame | None  # overall and per category, when a truth file was given
 
 
-def recommend_all(mpd_dir: str | Path, challenge_path: str | Path, method: str, out: str | Path,
-                  truth_path: str | Path | None = None, workers: int | None = None,
-                  team_name: str = "mpd-book", contact_email: str = "team@example.org",
-                  progress: bool = True, train_on_sources: bool = False) -> Run:
+def recommend_all(
+    mpd_dir: str | Path,
+    challenge_path: str | Path,
+    method: str,
+    out: str | Path,
+    truth_path: str | Path | None = None,
+    workers: int | None = None,
+    team_name: str = "mpd-book",
+    contact_email: str = "team@example.org",
+    progress: bool = True,
+    train_on_sources: bool = False,
+) -> Run:
     """Load, fit, recommend 500 tracks per challenge playlist, write and verify the CSV, grade.
 
     The output is checked before anything is read: it may replace a regular file, never an
@@ -101,43 +120,70 @@ def recommend_all(mpd_dir: str | Path, challenge_path: str | Path, method: str, 
     check_output(out, [*dataset.slice_files(mpd_dir), challenge_path, *([truth_path] if truth_path else [])])
     report: list[dict] = []
     with stage("load", report):
-        ds = dataset.load(mpd_dir, challenge_path, truth_path, progress=progress, workers=workers,
-                          train_on_sources=train_on_sources)
+        ds = dataset.load(
+            mpd_dir, challenge_path, truth_path, progress=progress, workers=workers, train_on_sources=train_on_sources
+        )
         m = matrix.utility_matrix(ds.entries, ds.n_playlists, ds.n_tracks)
     rows = ds.challenge_rows
     training = ~ds.playlists["is_challenge"].to_numpy()
     in_training = training[ds.entries["pid"].to_numpy()]
-    played = ds.tracks.iloc[np.flatnonzero(np.bincount(ds.entries["track_index"].to_numpy()[in_training],
-                                                       minlength=ds.n_tracks))]
-    sizes = {"playlists": int(training.sum()), "entries": int(in_training.sum()), "tracks": len(played),
-             "albums": played["album_uri"].nunique(), "artists": played["artist_uri"].nunique()}
+    played = ds.tracks.iloc[
+        np.flatnonzero(np.bincount(ds.entries["track_index"].to_numpy()[in_training], minlength=ds.n_tracks))
+    ]
+    sizes = {
+        "playlists": int(training.sum()),
+        "entries": int(in_training.sum()),
+        "tracks": len(played),
+        "albums": played["album_uri"].nunique(),
+        "artists": played["artist_uri"].nunique(),
+    }
     if sizes["tracks"] < submission.N_TRACKS:
-        raise MPDInputError(f"the training playlists hold {sizes['tracks']} distinct tracks; a submission needs "
-                            f"{submission.N_TRACKS} per playlist", file=mpd_dir, field="tracks")
+        raise MPDInputError(
+            f"the training playlists hold {sizes['tracks']} distinct tracks; a submission needs "
+            f"{submission.N_TRACKS} per playlist",
+            file=mpd_dir,
+            field="tracks",
+        )
     pids = ds.playlists["mpd_pid"].to_numpy()[rows]
     if (pids < 0).any():
-        raise MPDInputError("negative: a submission's pids are integers from 0", file=challenge_path,
-                            pid=int(pids[pids < 0][0]), field="pid")
+        raise MPDInputError(
+            "negative: a submission's pids are integers from 0",
+            file=challenge_path,
+            pid=int(pids[pids < 0][0]),
+            field="pid",
+        )
     with stage("fit", report):
         model = METHODS[method]().fit(ds, m)
     with stage("recommend", report):
         recs = model.recommend(rows, progress=progress)
     if (recs < 0).any():  # seeds and the popular fill leave too few tracks
-        raise MPDInputError(f"fewer than {submission.N_TRACKS} tracks to recommend to some playlists",
-                            file=mpd_dir, field="tracks")
+        raise MPDInputError(
+            f"fewer than {submission.N_TRACKS} tracks to recommend to some playlists", file=mpd_dir, field="tracks"
+        )
     with stage("write", report):
-        path = submission.write(out, pids, recommend.to_uris(ds, recs), team_name, contact_email,
-                                challenge=challenge.identity(challenge_path))
+        path = submission.write(
+            out,
+            pids,
+            recommend.to_uris(ds, recs),
+            team_name,
+            contact_email,
+            challenge=challenge.identity(challenge_path),
+        )
     with stage("verify", report):
         problems = submission.verify(challenge_path, path)
     if problems:
-        raise MPDInputError(f"the written submission breaks the challenge's rules:\n"
-                            f"{submission.format_report(problems)}", file=path)
+        raise MPDInputError(
+            f"the written submission breaks the challenge's rules:\n{submission.format_report(problems)}", file=path
+        )
     grade = None
     if truth_path is not None:
         with stage("grade", report):
-            per_playlist = metrics.evaluate(recommend.as_frame(ds, rows, recs), challenge.read_truth(truth_path),
-                                            ds.tracks.set_index("track_uri")["artist_uri"], ndcg="spotify")
+            per_playlist = metrics.evaluate(
+                recommend.as_frame(ds, rows, recs),
+                challenge.read_truth(truth_path),
+                ds.tracks.set_index("track_uri")["artist_uri"],
+                ndcg="spotify",
+            )
             grade = metrics.summarize(per_playlist)
     return Run(pd.DataFrame(report), sizes, grade)
 
@@ -148,8 +194,7 @@ def check_output(out: str | Path, inputs: list[str | Path]) -> None:
         files.replaceable(path)
         for source in inputs:
             if path.exists() and Path(source).exists() and os.path.samefile(path, source):
-                raise MPDInputError(f"is an input of this run ({source}); the submission must go elsewhere",
-                                    file=path)
+                raise MPDInputError(f"is an input of this run ({source}); the submission must go elsewhere", file=path)
 
 
 # --- continuing one playlist -----------------------------------------------------------------
@@ -167,9 +212,13 @@ def _slices_signature(mpd_dir: str | Path) -> list[list]:
     return [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in dataset.slice_files(mpd_dir)]
 
 
-def fitted_model(mpd_dir: str | Path, method: str = "playlist-knn", model_dir: str | Path | None = None,
-                 workers: int | None = None, progress: bool = True
-                 ) -> tuple[recommend.Recommender, pd.DataFrame]:
+def fitted_model(
+    mpd_dir: str | Path,
+    method: str = "playlist-knn",
+    model_dir: str | Path | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> tuple[recommend.Recommender, pd.DataFrame]:
     """The model fitted on every playlist of ``mpd_dir`` and its track table: loaded if saved, else fitted and saved.
 
     The model is kept as data (arrays and JSON, :mod:`mpd_helpers.model_store`), never as
@@ -179,8 +228,12 @@ def fitted_model(mpd_dir: str | Path, method: str = "playlist-knn", model_dir: s
     """
     if method not in METHODS:
         raise MPDInputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}", field="method")
-    folder = files.claim(Path(model_dir) if model_dir is not None else model_dir_for(mpd_dir, method),
-                         MODEL_KIND, _older_model, MODEL_FILES)
+    folder = files.claim(
+        Path(model_dir) if model_dir is not None else model_dir_for(mpd_dir, method),
+        MODEL_KIND,
+        _older_model,
+        MODEL_FILES,
+    )
     signature = {"version": MODEL_VERSION, "method": method, "slices": _slices_signature(mpd_dir)}
     stamp = files.read_stamp(folder)
     if stamp is not None and stamp.get("signature") == signature:
@@ -199,8 +252,9 @@ def fitted_model(mpd_dir: str | Path, method: str = "playlist-knn", model_dir: s
         model = METHODS[method]().fit(ds, m)
     with stage("save"):
         try:
-            with files.atomic_folder(folder, MODEL_KIND, {"signature": signature}, _older_model,
-                                     MODEL_FILES) as building:
+            with files.atomic_folder(
+                folder, MODEL_KIND, {"signature": signature}, _older_model, MODEL_FILES
+            ) as building:
                 (building / "model").mkdir()
                 model_store.save(model, building / "model")
                 ds.tracks.to_parquet(building / "tracks.parquet")
@@ -236,21 +290,25 @@ def _warn(message: str) -> None:
     print(f"warning: {printable(message)}", file=sys.stderr)
 
 
-def continue_playlist(model: recommend.Recommender, tracks: pd.DataFrame, title: str | None = None,
-                      seeds: list[str] = (), n: int = 20) -> pd.DataFrame:
+def continue_playlist(
+    model: recommend.Recommender, tracks: pd.DataFrame, title: str | None = None, seeds: list[str] = (), n: int = 20
+) -> pd.DataFrame:
     """The next ``n`` tracks for a new playlist (a title, seed track URIs, or both), with names."""
     if not title and not seeds:
         raise MPDInputError("give a title, seed tracks, or both", field="title/track")
     where = pd.Index(tracks["track_uri"]).get_indexer(list(seeds))
     unknown = [uri for uri, k in zip(seeds, where) if k < 0]
     if unknown:
-        raise MPDInputError(f"{len(unknown)} seed track(s) not in the dataset: {', '.join(unknown[:3])}",
-                            field="track")
+        raise MPDInputError(f"{len(unknown)} seed track(s) not in the dataset: {', '.join(unknown[:3])}", field="track")
     rows = model.add_playlists([pd.unique(where)], pd.Series([title or ""]))
     picked = model.recommend(rows, n=n, progress=False)[0]
     shown = tracks.iloc[picked[picked >= 0]][["track_name", "artist_name", "album_name", "track_uri"]]
-    return shown.reset_index(drop=True).rename_axis("rank").set_axis(
-        ["track", "artist", "album", "uri"], axis=1).set_index(pd.RangeIndex(1, len(shown) + 1, name="rank"))
+    return (
+        shown.reset_index(drop=True)
+        .rename_axis("rank")
+        .set_axis(["track", "artist", "album", "uri"], axis=1)
+        .set_index(pd.RangeIndex(1, len(shown) + 1, name="rank"))
+    )
 
 
 # --- command line ----------------------------------------------------------------------------
@@ -258,8 +316,16 @@ def continue_playlist(model: recommend.Recommender, tracks: pd.DataFrame, title:
 
 def _run_recommend(args: argparse.Namespace) -> int:
     """``recommend``: the whole job, with a table of stages and, given a truth, the grade."""
-    run = recommend_all(args.mpd_dir, args.challenge, args.method, args.out, args.truth,
-                        args.workers, progress=not args.quiet, train_on_sources=args.train_on_sources)
+    run = recommend_all(
+        args.mpd_dir,
+        args.challenge,
+        args.method,
+        args.out,
+        args.truth,
+        args.workers,
+        progress=not args.quiet,
+        train_on_sources=args.train_on_sources,
+    )
     total = run.stages["seconds"].sum()
     print(f"wrote {args.out} ({args.method}); {total:.1f} s in all, peak {run.stages['peak_gib'].max():.2f} GiB")
     if run.grade is not None:
@@ -280,32 +346,45 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     """``recommend`` and ``continue``."""
     from mpd_helpers.cli import positive_int
 
-    p = subparsers.add_parser("recommend", help="recommend for a challenge set and write the submission",
-                              description="Load the MPD slices and a challenge set, fit a recommender, write "
-                                          "500 tracks per challenge playlist as a submission CSV (and .gz), "
-                                          "verify it, and grade it when the held-out tracks are given. Each "
-                                          "stage's time and peak memory go to stderr.")
+    p = subparsers.add_parser(
+        "recommend",
+        help="recommend for a challenge set and write the submission",
+        description="Load the MPD slices and a challenge set, fit a recommender, write "
+        "500 tracks per challenge playlist as a submission CSV (and .gz), "
+        "verify it, and grade it when the held-out tracks are given. Each "
+        "stage's time and peak memory go to stderr.",
+    )
     p.add_argument("mpd_dir", help="directory of mpd.slice.*.json files")
     p.add_argument("challenge", help="challenge_set.json")
     p.add_argument("--method", choices=list(METHODS), default="blend")
     p.add_argument("--out", default="submission.csv", help="the CSV to write (default submission.csv)")
-    p.add_argument("--truth", help="held-out tracks of a built challenge set: leave its source playlists "
-                                   "out of training, and grade the result")
-    p.add_argument("--train-on-sources", action="store_true",
-                   help="with a built challenge set and no --truth: train on every playlist, the whole "
-                        "playlists the challenge set was cut from included (a grade is then inflated)")
+    p.add_argument(
+        "--truth",
+        help="held-out tracks of a built challenge set: leave its source playlists "
+        "out of training, and grade the result",
+    )
+    p.add_argument(
+        "--train-on-sources",
+        action="store_true",
+        help="with a built challenge set and no --truth: train on every playlist, the whole "
+        "playlists the challenge set was cut from included (a grade is then inflated)",
+    )
     p.add_argument("--workers", type=positive_int, help="processes reading the slices (default: CPUs, <= 4)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_recommend)
 
-    c = subparsers.add_parser("continue", help="continue one new playlist from a title and/or tracks",
-                              description="Recommend the next tracks of a playlist the model never saw. The "
-                                          "model is fitted on every playlist of MPD_DIR once and kept in "
-                                          "~/.cache/mpd-book (or --model-dir), so later calls take seconds.")
+    c = subparsers.add_parser(
+        "continue",
+        help="continue one new playlist from a title and/or tracks",
+        description="Recommend the next tracks of a playlist the model never saw. The "
+        "model is fitted on every playlist of MPD_DIR once and kept in "
+        "~/.cache/mpd-book (or --model-dir), so later calls take seconds.",
+    )
     c.add_argument("mpd_dir", help="directory of mpd.slice.*.json files")
     c.add_argument("--title", help="the playlist's title")
-    c.add_argument("--track", action="append", metavar="URI",
-                   help="a seed track URI; repeat for several, in playlist order")
+    c.add_argument(
+        "--track", action="append", metavar="URI", help="a seed track URI; repeat for several, in playlist order"
+    )
     c.add_argument("-n", type=positive_int, default=20, help="how many tracks (default 20)")
     c.add_argument("--method", choices=list(METHODS), default="playlist-knn")
     c.add_argument("--model-dir", help="where to keep the fitted model (default: a user cache folder)")

@@ -11,8 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def top_n(scores: sp.csr_matrix, seeds: sp.csr_matrix, popular: np.ndarray,
-          n: int = 500) -> np.ndarray:
+def top_n(scores: sp.csr_matrix, seeds: sp.csr_matrix, popular: np.ndarray, n: int = 500) -> np.ndarray:
     """Per row: the ``n`` best-scored candidates that are not seeds, then popular tracks.
 
     ``scores`` holds a score for each candidate (row, track); absent entries are not
@@ -37,8 +36,9 @@ def top_n(scores: sp.csr_matrix, seeds: sp.csr_matrix, popular: np.ndarray,
     return out
 
 
-def fill_popular(out: np.ndarray, have: np.ndarray, short: np.ndarray, seeds: sp.csr_matrix,
-                 popular: np.ndarray, n_tracks: int) -> None:
+def fill_popular(
+    out: np.ndarray, have: np.ndarray, short: np.ndarray, seeds: sp.csr_matrix, popular: np.ndarray, n_tracks: int
+) -> None:
     """Top up the rows ``short`` of ``out`` with popular tracks they lack, in popularity order.
 
     ``have[r]`` is how many places row ``r`` has filled; a popular track is skipped where it
@@ -89,7 +89,7 @@ def at_least_kth(m: sp.csr_matrix, k: np.ndarray) -> sp.csr_matrix:
         return m
     kth = np.full(m.shape[0], -np.inf, dtype=m.dtype)
     for r in long:  # the k-th largest value: the same whichever partition kernel finds it
-        values = m.data[m.indptr[r]:m.indptr[r + 1]]
+        values = m.data[m.indptr[r] : m.indptr[r + 1]]
         kth[r] = np.partition(values, len(values) - k[r])[len(values) - k[r]]
     row = np.repeat(np.arange(m.shape[0]), length)
     keep = m.data >= kth[row]
@@ -128,8 +128,7 @@ def scale_rows(m: sp.csr_matrix) -> sp.csr_matrix:
 
 def place_rows(m: sp.csr_matrix, where: np.ndarray, n_rows: int) -> sp.csr_matrix:
     """The rows of ``m`` put at rows ``where`` of an ``n_rows``-row matrix (the rest empty)."""
-    put = sp.csr_matrix((np.ones(len(where), np.float32), (where, np.arange(len(where)))),
-                        shape=(n_rows, len(where)))
+    put = sp.csr_matrix((np.ones(len(where), np.float32), (where, np.arange(len(where)))), shape=(n_rows, len(where)))
     return (put @ m).tocsr()
 
 

@@ -12,8 +12,8 @@ serving playlists without seeds, ranking, seed removal and filling are shared
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -34,9 +34,9 @@ class Recommender(ABC):
 
     name = "recommender"
     needs_seeds = True
-    fallback: "Recommender | None" = None
+    fallback: Recommender | None = None
 
-    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "Recommender":
+    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> Recommender:
         """Keep the training rows and rank tracks by how many training playlists hold them."""
         self.matrix = matrix.tocsr()
         self.train_rows = np.flatnonzero(~ds.playlists["is_challenge"].to_numpy())
@@ -97,7 +97,7 @@ class Recommender(ABC):
             model.matrix = sp.vstack([model.matrix, seeds.astype(model.matrix.dtype)]).tocsr()
         return np.arange(first, self.matrix.shape[0])
 
-    def _tree(self) -> list["Recommender"]:
+    def _tree(self) -> list[Recommender]:
         """This model and every model it consults, each once (parts may be shared)."""
         found, todo = {}, [self]
         while todo:
@@ -107,10 +107,10 @@ class Recommender(ABC):
                 todo.extend(model._parts())
         return list(found.values())
 
-    def _add_rows(self, titles: pd.Series, tracks: list[np.ndarray]) -> None:
+    def _add_rows(self, titles: pd.Series, tracks: list[np.ndarray]) -> None:  # noqa: B027 - a hook, empty by default
         """Extend any per-playlist state of the model to new rows (none by default)."""
 
-    def _parts(self) -> list["Recommender"]:
+    def _parts(self) -> list[Recommender]:
         """The models this one consults: its fallback, if any."""
         return [self.fallback] if self.fallback is not None else []
 
@@ -122,16 +122,15 @@ class Recommender(ABC):
         other = self.fallback.name if self.fallback is not None else "popularity"
         return np.where(seeded, self.name, other).astype(object)
 
-    def recommend(self, rows: np.ndarray, n: int = 500, batch_size: int = 200,
-                  progress: bool = True) -> np.ndarray:
+    def recommend(self, rows: np.ndarray, n: int = 500, batch_size: int = 200, progress: bool = True) -> np.ndarray:
         """``n`` distinct non-seed track indices per playlist row, best first."""
         rows = np.asarray(rows)
         out = np.empty((len(rows), n), np.int32)
         batches = range(0, len(rows), batch_size)
         for start in tqdm(batches, desc=self.name, disable=not progress, unit="batch"):
-            batch = rows[start:start + batch_size]
+            batch = rows[start : start + batch_size]
             scores = self.candidates(batch)
-            out[start:start + len(batch)] = top_n(scores, self.matrix[batch], self.popular, n)
+            out[start : start + len(batch)] = top_n(scores, self.matrix[batch], self.popular, n)
         return out
 
 
@@ -161,13 +160,14 @@ class NeuMFClusters(Recommender):
     fallback: Recommender | None = None
     name: str = "NeuMF + k-means"
 
-    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "NeuMFClusters":
+    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> NeuMFClusters:
         """Build the cluster x track table of candidates."""
         super().fit(ds, matrix)
         n_clusters = int(self.labels.max()) + 1
-        member = sp.csr_matrix((np.ones(len(self.labels), np.float32),
-                                (self.labels, np.arange(len(self.labels)))),
-                               shape=(n_clusters, len(self.labels)))
+        member = sp.csr_matrix(
+            (np.ones(len(self.labels), np.float32), (self.labels, np.arange(len(self.labels)))),
+            shape=(n_clusters, len(self.labels)),
+        )
         self.cluster_tracks = (member @ self.matrix).tocsr()
         self.cluster_tracks.data[:] = 1.0
         return self
@@ -192,5 +192,6 @@ def to_uris(ds: Dataset, recommendations: np.ndarray) -> np.ndarray:
 def as_frame(ds: Dataset, rows: np.ndarray, recommendations: np.ndarray) -> pd.DataFrame:
     """Long form (pid, track_uri) in rank order, with the challenge's own pids."""
     pids = ds.playlists["mpd_pid"].to_numpy()[rows]
-    return pd.DataFrame({"pid": np.repeat(pids, recommendations.shape[1]),
-                         "track_uri": to_uris(ds, recommendations).ravel()})
+    return pd.DataFrame(
+        {"pid": np.repeat(pids, recommendations.shape[1]), "track_uri": to_uris(ds, recommendations).ravel()}
+    )

@@ -9,9 +9,9 @@ over every source's scores, learnt on a validation challenge cut from the traini
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -38,15 +38,20 @@ class Blend(Recommender):
 
     needs_seeds = False
 
-    def __init__(self, components: Sequence[Recommender],
-                 weights: Callable[[np.ndarray], np.ndarray],
-                 reranker: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
-                 rerank_weight: float = 0.3, rerank_depth: int = 1000, name: str = "blend"):
+    def __init__(
+        self,
+        components: Sequence[Recommender],
+        weights: Callable[[np.ndarray], np.ndarray],
+        reranker: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+        rerank_weight: float = 0.3,
+        rerank_depth: int = 1000,
+        name: str = "blend",
+    ):
         self.components, self.weights = list(components), weights
         self.reranker, self.rerank_weight = reranker, rerank_weight
         self.rerank_depth, self.name = rerank_depth, name
 
-    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "Blend":
+    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> Blend:
         """Fit every component, except one already fitted on this very matrix (a shared model)."""
         super().fit(ds, matrix)
         for component in self.components:
@@ -131,8 +136,9 @@ def seed_weights(title_until: int = 1, seeded: Sequence[float] = (1.0, 1.0), tit
 # --- the learned second stage ------------------------------------------------------------
 
 
-def validation_split(ds: Dataset, per_category: int = 100, seed: int = 0
-                     ) -> tuple[Dataset, sp.csr_matrix, np.ndarray, sp.csr_matrix]:
+def validation_split(
+    ds: Dataset, per_category: int = 100, seed: int = 0
+) -> tuple[Dataset, sp.csr_matrix, np.ndarray, sp.csr_matrix]:
     """A challenge built from training playlists only, by the challenge's ten-category recipe.
 
     Returns the dataset with those playlists cut to their seeds (and marked as challenge
@@ -160,14 +166,17 @@ def validation_split(ds: Dataset, per_category: int = 100, seed: int = 0
         untitled.append(np.full(len(rows), not cat.title))
     rows = np.concatenate(chosen)
     starts = np.concatenate([[0], np.cumsum(length)[:-1]])
-    where = np.concatenate([np.arange(starts[r], starts[r] + length[r]) for r in rows]) if len(rows) else \
-        np.empty(0, int)
+    where = (
+        np.concatenate([np.arange(starts[r], starts[r] + length[r]) for r in rows]) if len(rows) else np.empty(0, int)
+    )
     hidden = where[~np.concatenate(masks)] if len(rows) else where
     keep = np.ones(len(entries), bool)
     keep[hidden] = False
     gone = entries.iloc[hidden]
-    truth = sp.csr_matrix((np.ones(len(gone), np.float32), (gone["pid"].to_numpy(), gone["track_index"].to_numpy())),
-                          shape=(len(pl), len(ds.tracks)))
+    truth = sp.csr_matrix(
+        (np.ones(len(gone), np.float32), (gone["pid"].to_numpy(), gone["track_index"].to_numpy())),
+        shape=(len(pl), len(ds.tracks)),
+    )
     truth.sum_duplicates()
     truth.data[:] = 1.0
     playlists = pl.copy()
@@ -198,19 +207,32 @@ class LearnedRanker(Recommender):
 
     needs_seeds = False
 
-    def __init__(self, sources: dict[str, Callable[[], Recommender]],
-                 first_stage: Callable[[dict[str, Recommender]], Recommender],
-                 pool: dict[str, int] | None = None, depth: int = 300, per_category: int = 200,
-                 seed: int = 0, name: str = "two-stage", **params):
+    def __init__(
+        self,
+        sources: dict[str, Callable[[], Recommender]],
+        first_stage: Callable[[dict[str, Recommender]], Recommender],
+        pool: dict[str, int] | None = None,
+        depth: int = 300,
+        per_category: int = 200,
+        seed: int = 0,
+        name: str = "two-stage",
+        **params,
+    ):
         self.sources, self.first_stage, self.pool = sources, first_stage, dict(pool or {})
         unknown = set(self.pool) - set(sources)
         if unknown:
             raise ValueError(f"pool names unknown sources: {', '.join(sorted(unknown))}")
         self.depth, self.per_category, self.seed, self.name = depth, per_category, seed, name
-        self.params = {"objective": "rank_xendcg", "n_estimators": 150, "learning_rate": 0.1, "num_leaves": 15,
-                       "min_child_samples": 100, **params}
+        self.params = {
+            "objective": "rank_xendcg",
+            "n_estimators": 150,
+            "learning_rate": 0.1,
+            "num_leaves": 15,
+            "min_child_samples": 100,
+            **params,
+        }
 
-    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "LearnedRanker":
+    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> LearnedRanker:
         """Learn the ranker on the validation challenge, then refit the sources on all training data."""
         import lightgbm
 
@@ -225,8 +247,9 @@ class LearnedRanker(Recommender):
         i, c, features, _ = self._features(rows, val_matrix, val.playlists["name"].notna().to_numpy())
         labels = np.asarray(truth[i, c]).ravel()
         group = np.bincount(i, minlength=len(rows))
-        self.ranker = lightgbm.LGBMRanker(random_state=self.seed, deterministic=True,
-                                          force_row_wise=True, n_jobs=1, verbose=-1, **self.params)
+        self.ranker = lightgbm.LGBMRanker(
+            random_state=self.seed, deterministic=True, force_row_wise=True, n_jobs=1, verbose=-1, **self.params
+        )
         self.ranker.fit(features, labels, group=group[group > 0])
         self.feature_names = list(features.columns)
         self._fit_sources(ds, self.matrix)
@@ -238,8 +261,9 @@ class LearnedRanker(Recommender):
         self.candidate_model = self.first_stage(self.models).fit(ds, matrix)
         self.order = PlaylistOrder.of(ds.entries, ds.n_playlists, window=1)
 
-    def _features(self, rows: np.ndarray, matrix: sp.csr_matrix, has_title: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, sp.csr_matrix]:
+    def _features(
+        self, rows: np.ndarray, matrix: sp.csr_matrix, has_title: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, sp.csr_matrix]:
         """Candidate pairs (position in ``rows``, track) in order, their features, the first stage's scores."""
         scores = {name: model.candidates(rows) for name, model in self.models.items()}
         if isinstance(self.candidate_model, Blend):  # built of the sources: their scores are known
@@ -255,15 +279,19 @@ class LearnedRanker(Recommender):
         i, c = cand.row[order], cand.col[order]
         seeds = matrix[rows]
         n_seeds = seeds.getnnz(axis=1).astype(np.float32)
-        columns = {"first stage score": values_at(scale_rows(first), i, c),
-                   "first stage rank": values_at(rank_per_row(first), i, c)}
+        columns = {
+            "first stage score": values_at(scale_rows(first), i, c),
+            "first stage rank": values_at(rank_per_row(first), i, c),
+        }
         for name, s in scores.items():
             columns[f"{name} score"] = values_at(scale_rows(s), i, c)
             columns[f"{name} rank"] = values_at(rank_per_row(s), i, c)
         same_artist = (seeds @ self.artist_of).tocsr()
         same_album = (seeds @ self.album_of).tocsr()
         columns["log popularity"] = np.log1p(self.popularity[c])
-        columns["seeds by its artist"] = values_at(same_artist, i, self.artist_of.indices[c]) / np.maximum(n_seeds[i], 1)
+        columns["seeds by its artist"] = values_at(same_artist, i, self.artist_of.indices[c]) / np.maximum(
+            n_seeds[i], 1
+        )
         columns["seeds from its album"] = values_at(same_album, i, self.album_of.indices[c]) / np.maximum(n_seeds[i], 1)
         columns["seeds"] = n_seeds[i]
         columns["has title"] = has_title[rows][i].astype(np.float32)
@@ -275,12 +303,15 @@ class LearnedRanker(Recommender):
         last = self.order.last[rows, 0]
         known = last[i] >= 0
         latest = np.maximum(last[i], 0)
-        out = {"seeds are the first tracks": self.order.from_start[rows][i].astype(np.float32),
-               "last seed's artist": (known & (self.artist_of.indices[c] == self.artist_of.indices[latest])),
-               "last seed's album": (known & (self.album_of.indices[c] == self.album_of.indices[latest]))}
+        out = {
+            "seeds are the first tracks": self.order.from_start[rows][i].astype(np.float32),
+            "last seed's artist": (known & (self.artist_of.indices[c] == self.artist_of.indices[latest])),
+            "last seed's album": (known & (self.album_of.indices[c] == self.album_of.indices[latest])),
+        }
         if isinstance(self.models.get("item-kNN"), ItemKNN):
             out["item-kNN from the last seed"] = values_at(
-                self.models["item-kNN"].from_seeds(self.order.recent(rows, self.matrix.shape[1])), i, c)
+                self.models["item-kNN"].from_seeds(self.order.recent(rows, self.matrix.shape[1])), i, c
+            )
         return {name: np.asarray(v, np.float32) for name, v in out.items()}
 
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
@@ -303,8 +334,9 @@ class LearnedRanker(Recommender):
 
     def _add_rows(self, titles, tracks) -> None:
         """New playlists: their title flag and the order of their tracks."""
-        self.has_title = np.concatenate([self.has_title, pd.Series(titles).fillna("").astype(str).str.strip()
-                                         .ne("").to_numpy()])
+        self.has_title = np.concatenate(
+            [self.has_title, pd.Series(titles).fillna("").astype(str).str.strip().ne("").to_numpy()]
+        )
         self.order.extend(tracks)
 
 
@@ -313,14 +345,22 @@ class LearnedRanker(Recommender):
 
 def first_stage(models: dict[str, Recommender]) -> Blend:
     """Item-kNN, playlist-kNN and iALS, each scaled to its best; the title model for <= 1 seed."""
-    return Blend([models["item-kNN"], models["playlist-kNN"], models["iALS"], models["title"]],
-                 seed_weights(title_until=1, seeded=(1.0, 1.0, 1.0)), name="first stage")
+    return Blend(
+        [models["item-kNN"], models["playlist-kNN"], models["iALS"], models["title"]],
+        seed_weights(title_until=1, seeded=(1.0, 1.0, 1.0)),
+        name="first stage",
+    )
 
 
 def sources(seed: int = 0) -> dict[str, Callable[[], Recommender]]:
     """The two-stage pipeline's sources: the neighbour models, iALS, the next-track model and the title model."""
-    return {"item-kNN": ItemKNN, "playlist-kNN": PlaylistKNN, "iALS": partial(ALS, seed=seed, k=500),
-            "successors": Successors, "title": TitleModel}
+    return {
+        "item-kNN": ItemKNN,
+        "playlist-kNN": PlaylistKNN,
+        "iALS": partial(ALS, seed=seed, k=500),
+        "successors": Successors,
+        "title": TitleModel,
+    }
 
 
 def neighbour_blend(**options) -> Blend:
@@ -336,5 +376,11 @@ def first_stage_alone(seed: int = 0) -> Blend:
 def two_stage(seed: int = 0, depth: int = 300, per_category: int = 200) -> LearnedRanker:
     """The book's best pipeline: the first stage's 300 best, iALS's 300 best and playlist-kNN's 200 best
     candidates of each playlist, ordered by the learned ranker."""
-    return LearnedRanker(sources(seed), first_stage, pool={"iALS": 300, "playlist-kNN": 200}, depth=depth,
-                         per_category=per_category, seed=seed)
+    return LearnedRanker(
+        sources(seed),
+        first_stage,
+        pool={"iALS": 300, "playlist-kNN": 200},
+        depth=depth,
+        per_category=per_category,
+        seed=seed,
+    )

@@ -13,18 +13,33 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mpd_helpers.errors import MPDInputError, printable
 from mpd_helpers.dataset import Part, read_slices
+from mpd_helpers.errors import MPDInputError, printable
 
 REFERENCE = Path(__file__).with_name("mpd_stats.txt")
-COUNTS = ("number of playlists", "number of tracks", "number of unique tracks", "number of unique albums",
-          "number of unique artists", "number of unique titles", "number of playlists with descriptions",
-          "number of unique normalized titles", "avg playlist length")
+COUNTS = (
+    "number of playlists",
+    "number of tracks",
+    "number of unique tracks",
+    "number of unique albums",
+    "number of unique artists",
+    "number of unique titles",
+    "number of playlists with descriptions",
+    "number of unique normalized titles",
+    "avg playlist length",
+)
 WRITE_UP_UNIQUE_PER_ENTRY = 189_583 / 945_712  # the write-up's 10,000-playlist sample plus challenge seeds
 # The seconds that every pandas version can turn into a date (nanosecond timestamps: 1677 to 2262).
-DATE_RANGE = (-(2 ** 63 - 1) // 10 ** 9 + 1, (2 ** 63 - 1) // 10 ** 9)
-HISTOGRAMS = ("top playlist titles", "top tracks", "top artists", "numedits histogram",
-              "last modified histogram", "playlist length histogram", "num followers histogram")
+DATE_RANGE = (-(2**63 - 1) // 10**9 + 1, (2**63 - 1) // 10**9)
+HISTOGRAMS = (
+    "top playlist titles",
+    "top tracks",
+    "top artists",
+    "numedits histogram",
+    "last modified histogram",
+    "playlist length histogram",
+    "num followers histogram",
+)
 
 
 def normalize_title(name: pd.Series) -> pd.Series:
@@ -40,16 +55,23 @@ def compute(part: Part, top: int = 20) -> dict:
     track_label = tr["track_name"] + " by " + tr["artist_name"]
     days = _days(pl)
     figures = {
-        "number of playlists": len(pl), "number of tracks": len(tr),
-        "number of unique tracks": tr["track_uri"].nunique(), "number of unique albums": tr["album_uri"].nunique(),
-        "number of unique artists": tr["artist_uri"].nunique(), "number of unique titles": pl["name"].nunique(),
+        "number of playlists": len(pl),
+        "number of tracks": len(tr),
+        "number of unique tracks": tr["track_uri"].nunique(),
+        "number of unique albums": tr["album_uri"].nunique(),
+        "number of unique artists": tr["artist_uri"].nunique(),
+        "number of unique titles": pl["name"].nunique(),
         "number of playlists with descriptions": int(pl["description"].notna().sum()) if "description" in pl else 0,
-        "number of unique normalized titles": titles.nunique(), "avg playlist length": len(tr) / max(len(pl), 1),
+        "number of unique normalized titles": titles.nunique(),
+        "avg playlist length": len(tr) / max(len(pl), 1),
     }
     hists = {
-        "top playlist titles": titles.value_counts(), "top tracks": track_label.value_counts(),
-        "top artists": tr["artist_name"].value_counts(), "numedits histogram": pl["num_edits"].value_counts(),
-        "last modified histogram": days.value_counts(), "playlist length histogram": pl["num_tracks"].value_counts(),
+        "top playlist titles": titles.value_counts(),
+        "top tracks": track_label.value_counts(),
+        "top artists": tr["artist_name"].value_counts(),
+        "numedits histogram": pl["num_edits"].value_counts(),
+        "last modified histogram": days.value_counts(),
+        "playlist length histogram": pl["num_tracks"].value_counts(),
         "num followers histogram": pl["num_followers"].value_counts(),
     }
     figures.update({k: v.sort_values(ascending=False, kind="stable").head(top) for k, v in hists.items()})
@@ -63,9 +85,12 @@ def _days(pl: pd.DataFrame) -> pd.Series:
     beyond = (seconds < DATE_RANGE[0]) | (seconds > DATE_RANGE[1])
     if beyond.any():
         row = int(np.flatnonzero(beyond)[0])
-        raise MPDInputError(f"{seconds[row]} seconds is not a date between the years 1677 and 2262",
-                            file=pl["file"].iat[row] if "file" in pl else None, pid=int(pl["pid"].iat[row]),
-                            field="modified_at")
+        raise MPDInputError(
+            f"{seconds[row]} seconds is not a date between the years 1677 and 2262",
+            file=pl["file"].iat[row] if "file" in pl else None,
+            pid=int(pl["pid"].iat[row]),
+            field="modified_at",
+        )
     return pd.Series(pd.to_datetime(seconds, unit="s").strftime("%Y-%m-%d"), index=pl.index)
 
 
@@ -73,8 +98,10 @@ def format_stats(figures: dict) -> str:
     """The figures laid out as the statistics program prints them."""
     lines = [f"{k} {figures[k]:g}" if isinstance(figures[k], float) else f"{k} {figures[k]}" for k in COUNTS]
     for k in HISTOGRAMS:
-        lines += ["", k] + [f"{count:7d} {printable(str(label), keep_newlines=False)}"  # titles and names: untrusted
-                            for label, count in figures[k].items()]
+        lines += ["", k] + [
+            f"{count:7d} {printable(str(label), keep_newlines=False)}"  # titles and names: untrusted
+            for label, count in figures[k].items()
+        ]
     return "\n".join(lines)
 
 
@@ -86,7 +113,7 @@ def read_reference(path: str | Path = REFERENCE) -> dict:
             continue
         head = max((k for k in COUNTS if line.startswith(k + " ")), key=len, default=None)
         if head:
-            figures[head] = float(line[len(head):])
+            figures[head] = float(line[len(head) :])
         elif line.strip() in HISTOGRAMS:
             section = line.strip()
             figures[section] = {}
@@ -104,18 +131,32 @@ def compare(figures: dict, reference: dict | None = None) -> pd.DataFrame:
     scale = figures["number of playlists"] / ref["number of playlists"]
     rows = []
     for k in COUNTS:
-        rows.append({"figure": k, "this data": figures[k],
-                     "MPD scaled": ref[k] if k.startswith("avg") else ref[k] * scale, "MPD (1M playlists)": ref[k]})
+        rows.append(
+            {
+                "figure": k,
+                "this data": figures[k],
+                "MPD scaled": ref[k] if k.startswith("avg") else ref[k] * scale,
+                "MPD (1M playlists)": ref[k],
+            }
+        )
     # Distinct counts grow slower than linearly; at 10,000 playlists the write-up's sample
     # had 189,583 unique tracks in 945,712 entries, which is the figure to match here.
-    rows.append({"figure": "unique tracks per entry",
-                 "this data": figures["number of unique tracks"] / figures["number of tracks"],
-                 "MPD scaled": WRITE_UP_UNIQUE_PER_ENTRY,
-                 "MPD (1M playlists)": ref["number of unique tracks"] / ref["number of tracks"]})
-    rows.append({"figure": "share of playlists with 1 follower",
-                 "this data": figures["num followers histogram"].get(1, 0) / figures["number of playlists"],
-                 "MPD scaled": np.nan,
-                 "MPD (1M playlists)": ref["num followers histogram"].get("1", 0) / ref["number of playlists"]})
+    rows.append(
+        {
+            "figure": "unique tracks per entry",
+            "this data": figures["number of unique tracks"] / figures["number of tracks"],
+            "MPD scaled": WRITE_UP_UNIQUE_PER_ENTRY,
+            "MPD (1M playlists)": ref["number of unique tracks"] / ref["number of tracks"],
+        }
+    )
+    rows.append(
+        {
+            "figure": "share of playlists with 1 follower",
+            "this data": figures["num followers histogram"].get(1, 0) / figures["number of playlists"],
+            "MPD scaled": np.nan,
+            "MPD (1M playlists)": ref["num followers histogram"].get("1", 0) / ref["number of playlists"],
+        }
+    )
     return pd.DataFrame(rows).set_index("figure")
 
 

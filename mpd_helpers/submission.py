@@ -47,8 +47,10 @@ class Problem:
 
     def __str__(self) -> str:
         """The problem as one line, with any control characters of the file escaped."""
-        where = [f"line {self.line}" if self.line is not None else None,
-                 f"pid {printable(str(self.pid), keep_newlines=False)}" if self.pid is not None else None]
+        where = [
+            f"line {self.line}" if self.line is not None else None,
+            f"pid {printable(str(self.pid), keep_newlines=False)}" if self.pid is not None else None,
+        ]
         where = ", ".join(w for w in where if w)
         message = printable(self.message, keep_newlines=False)
         return f"{where}: {message}" if where else message
@@ -56,12 +58,12 @@ class Problem:
 
 # --- writing -----------------------------------------------------------------------------------
 
+
 def _check_team_field(value: str, field: str) -> str:
     """A team_info field as written, refusing characters that would break the line."""
     value = str(value).strip()
     if not value or any(c in value for c in ",\r\n"):
-        raise MPDInputError("must be non-empty and free of commas and line breaks",
-                            field=field)
+        raise MPDInputError("must be non-empty and free of commas and line breaks", field=field)
     return value
 
 
@@ -91,13 +93,21 @@ def _lines(pids: Sequence[int], tracks: Iterable[Sequence[str]]) -> Iterable[str
         pid = _pid(pid)
         bad = [v for v in values if not (isinstance(v, str) and TRACK_URI.fullmatch(v))]
         if bad:  # a comma or a line break in a "URI" would change the file's structure
-            raise MPDInputError(f"{len(bad)} values are not track URIs: {_quote(repr(v) for v in bad)}",
-                                pid=pid, field="tracks")
+            raise MPDInputError(
+                f"{len(bad)} values are not track URIs: {_quote(repr(v) for v in bad)}", pid=pid, field="tracks"
+            )
         yield f"{pid}, " + ", ".join(values) + "\n"
 
 
-def write(path: str | Path, pids: Sequence[int], tracks: Iterable[Sequence[str]],
-          team_name: str, contact_email: str, track: str = "main", challenge: str | None = None) -> Path:
+def write(
+    path: str | Path,
+    pids: Sequence[int],
+    tracks: Iterable[Sequence[str]],
+    team_name: str,
+    contact_email: str,
+    track: str = "main",
+    challenge: str | None = None,
+) -> Path:
     """Write the submission CSV and its gzipped copy (path + ".gz"); returns the CSV's path.
 
     ``challenge`` (:func:`mpd_helpers.challenge.identity` of the challenge set answered) is
@@ -109,7 +119,7 @@ def write(path: str | Path, pids: Sequence[int], tracks: Iterable[Sequence[str]]
     body = "".join(_lines(pids, tracks)).encode("utf-8")
     if challenge is not None:
         digest = hashlib.sha256(header + body).hexdigest()[:16]
-        header += f"{RECORD}{challenge}; content {digest}\n".encode("utf-8")
+        header += f"{RECORD}{challenge}; content {digest}\n".encode()
 
     def fill_plain(handle: io.BufferedWriter) -> None:
         handle.write(header)
@@ -117,8 +127,7 @@ def write(path: str | Path, pids: Sequence[int], tracks: Iterable[Sequence[str]]
 
     def fill_gzip(handle: io.BufferedWriter) -> None:
         # level 1: about 12 % larger than the default level and several times faster
-        with gzip.GzipFile(filename=path.name, mode="wb", fileobj=handle, mtime=0,
-                           compresslevel=1) as packed:
+        with gzip.GzipFile(filename=path.name, mode="wb", fileobj=handle, mtime=0, compresslevel=1) as packed:
             fill_plain(packed)
 
     files.write_files([(path, fill_plain), (path.with_name(path.name + ".gz"), fill_gzip)])
@@ -141,11 +150,15 @@ def record(path: str | Path) -> dict[str, str] | None:
 def sibling(path: str | Path) -> Path:
     """The other file of a submission: the ``.csv.gz`` of a ``.csv``, and the other way round."""
     path = Path(path)
-    return path.with_name(path.name.removesuffix(".gz")) if path.name.endswith(".gz") \
+    return (
+        path.with_name(path.name.removesuffix(".gz"))
+        if path.name.endswith(".gz")
         else path.with_name(path.name + ".gz")
+    )
 
 
 # --- reading -----------------------------------------------------------------------------------
+
 
 def _open_lines(path: str | Path) -> io.TextIOBase:
     """A text reader over a plain or gzipped file (told apart by its first bytes)."""
@@ -187,6 +200,7 @@ def read_challenge(path: str | Path) -> dict[int, set[str]]:
 
 # --- verifying ---------------------------------------------------------------------------------
 
+
 def _quote(values: Iterable[str]) -> str:
     """A few offending values for a message."""
     values = sorted(values)
@@ -198,13 +212,20 @@ def _check_team_info(line: int, text: str) -> list[Problem]:
     """Problems with the team_info line itself (with or without the track field)."""
     fields = [f.strip() for f in text.split(",")]
     if not all(fields) or not (len(fields) == 3 or (len(fields) == 4 and set(fields[1:3]) & set(TRACKS))):
-        return [Problem(line, None, "team_info line must be 'team_info,<team name>,<contact email>' "
-                        "or 'team_info,<team name>,<main|creative>,<contact email>'")]
+        return [
+            Problem(
+                line,
+                None,
+                "team_info line must be 'team_info,<team name>,<contact email>' "
+                "or 'team_info,<team name>,<main|creative>,<contact email>'",
+            )
+        ]
     return []
 
 
-def _check_tracks(line: int, pid: object, tracks: list[str], seeds: set[str],
-                  known_tracks: set[str] | None, well_formed: bool = False) -> list[Problem]:
+def _check_tracks(
+    line: int, pid: object, tracks: list[str], seeds: set[str], known_tracks: set[str] | None, well_formed: bool = False
+) -> list[Problem]:
     """Problems with the tracks of one playlist line (`well_formed`: every URI already checked)."""
     problems = []
     if len(tracks) != N_TRACKS:
@@ -213,16 +234,15 @@ def _check_tracks(line: int, pid: object, tracks: list[str], seeds: set[str],
     if len(unique) != len(tracks):
         seen: set[str] = set()
         repeated = {t for t in tracks if t in seen or seen.add(t)}
-        problems.append(Problem(line, pid, f"{len(tracks) - len(unique)} duplicate tracks: "
-                                f"{_quote(repeated)}"))
+        problems.append(Problem(line, pid, f"{len(tracks) - len(unique)} duplicate tracks: {_quote(repeated)}"))
     malformed = set() if well_formed else {t for t in unique if not TRACK_URI.fullmatch(t)}
     if malformed:
-        problems.append(Problem(line, pid, f"{len(malformed)} malformed track URIs: "
-                                f"{_quote(repr(t) for t in malformed)}"))
+        problems.append(
+            Problem(line, pid, f"{len(malformed)} malformed track URIs: {_quote(repr(t) for t in malformed)}")
+        )
     seeded = unique & seeds
     if seeded:
-        problems.append(Problem(line, pid, f"{len(seeded)} seed tracks of this playlist: "
-                                f"{_quote(seeded)}"))
+        problems.append(Problem(line, pid, f"{len(seeded)} seed tracks of this playlist: {_quote(seeded)}"))
     if known_tracks is not None:
         unknown = unique - known_tracks - malformed
         if unknown:
@@ -230,8 +250,9 @@ def _check_tracks(line: int, pid: object, tracks: list[str], seeds: set[str],
     return problems
 
 
-def verify(challenge_path: str | Path, submission_path: str | Path,
-           known_tracks: set[str] | None = None) -> list[Problem]:
+def verify(
+    challenge_path: str | Path, submission_path: str | Path, known_tracks: set[str] | None = None
+) -> list[Problem]:
     """Every reason Spotify's verifier would reject the submission (empty list: valid)."""
     challenge = read_challenge(challenge_path)
     files.regular_file(submission_path, "a submission file")
@@ -258,12 +279,19 @@ def verify(challenge_path: str | Path, submission_path: str | Path,
         if pid not in challenge:
             problems.append(Problem(line, pid, "pid is not in the challenge set"))
         elif pid in first_line:
-            problems.append(Problem(line, pid, f"duplicate line for this pid (first on line "
-                                    f"{first_line[pid]})"))
+            problems.append(Problem(line, pid, f"duplicate line for this pid (first on line {first_line[pid]})"))
         else:
             first_line[pid] = line
-        problems.extend(_check_tracks(line, pid, fields[1:], challenge.get(pid, set()),
-                                      known_tracks, WELL_FORMED_LINE.fullmatch(text) is not None))
+        problems.extend(
+            _check_tracks(
+                line,
+                pid,
+                fields[1:],
+                challenge.get(pid, set()),
+                known_tracks,
+                WELL_FORMED_LINE.fullmatch(text) is not None,
+            )
+        )
     if not team_info_seen and not n_lines:
         problems.append(Problem(None, None, "missing team_info line (the file has no content)"))
     missing = sorted(set(challenge) - set(first_line))
@@ -282,15 +310,26 @@ def _check_record(challenge_path: str | Path, submission_path: str | Path) -> li
     problems = []
     own = record(submission_path)
     if own is not None and own["challenge"] != (expected := identity(challenge_path)):
-        problems.append(Problem(None, None, f"answers another challenge set ({own['challenge']}; "
-                                            f"{Path(challenge_path).name} is {expected})"))
+        problems.append(
+            Problem(
+                None,
+                None,
+                f"answers another challenge set ({own['challenge']}; {Path(challenge_path).name} is {expected})",
+            )
+        )
     other = sibling(submission_path)
     if other.is_file():
         theirs = record(other)
         if (own or theirs) and own != theirs:
-            problems.append(Problem(None, None, f"{other.name} is not from the same run as "
-                                                f"{Path(submission_path).name} (an interrupted write?): "
-                                                "the two files are not one submission"))
+            problems.append(
+                Problem(
+                    None,
+                    None,
+                    f"{other.name} is not from the same run as "
+                    f"{Path(submission_path).name} (an interrupted write?): "
+                    "the two files are not one submission",
+                )
+            )
     return problems
 
 
@@ -298,14 +337,16 @@ def format_report(problems: Sequence[Problem]) -> str:
     """One line per problem and a total."""
     lines = [str(problem) for problem in problems]
     if problems:
-        lines.append(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found: "
-                     "the submission would be rejected")
+        lines.append(
+            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found: the submission would be rejected"
+        )
     else:
         lines.append("0 problems found: the submission is valid")
     return "\n".join(lines)
 
 
 # --- command line ------------------------------------------------------------------------------
+
 
 def known_tracks_from(mpd_dir: str | Path) -> set[str]:
     """Every track URI in the MPD slice files of a directory (read by the loader, strictly)."""
@@ -329,11 +370,12 @@ def _run_verify(args: argparse.Namespace) -> int:
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``verify`` sub-command."""
     parser = subparsers.add_parser(
-        "verify", help="check a submission file against the challenge's rules",
+        "verify",
+        help="check a submission file against the challenge's rules",
         description="Apply the rules of Spotify's submission verifier; exit 0 when valid, "
-                    "1 when the submission would be rejected.")
+        "1 when the submission would be rejected.",
+    )
     parser.add_argument("challenge_set", metavar="CHALLENGE_SET", help="challenge_set.json")
     parser.add_argument("submission", metavar="SUBMISSION", help="submission CSV (optionally .gz)")
-    parser.add_argument("--mpd", metavar="MPD_DIR",
-                        help="MPD directory; when given, tracks not in it are reported")
+    parser.add_argument("--mpd", metavar="MPD_DIR", help="MPD directory; when given, tracks not in it are reported")
     parser.set_defaults(func=_run_verify)

@@ -23,14 +23,14 @@ from tqdm import tqdm
 from mpd_helpers import io as files
 from mpd_helpers import workers as parallel
 from mpd_helpers.dataset import nunique_per_row
-from mpd_helpers.ranking import ranges
 from mpd_helpers.errors import MPDInputError
+from mpd_helpers.ranking import ranges
 
 GENERATOR_VERSION = 4  # bump when the generator's output changes, so cached data is remade
 KIND = "synthetic MPD"  # what the stamp of a generated folder says it holds
 SLICE_SIZE = 1000
 BASE62 = np.array(list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
-CUTOFF = int(dt.datetime(2017, 11, 1, tzinfo=dt.timezone.utc).timestamp())
+CUTOFF = int(dt.datetime(2017, 11, 1, tzinfo=dt.UTC).timestamp())
 DAY = 86_400
 GENERATED_ON = dt.datetime(2017, 12, 3, 8, 41, 42, 57563).isoformat(sep=" ")
 
@@ -63,16 +63,109 @@ GENRES: dict[str, tuple[float, tuple[str, ...]]] = {
     "love": (2.0, ("love", "Love", "love songs", "LOVE", "love ❤️", "luv")),
 }
 # Titles that say little about the content; a share of playlists of any genre uses them.
-GENERIC_TITLES = ("jams", "Jams", "new", "New", "music", "Music", "vibes", "Vibes", "lit", "Lit 🔥",
-                  "my playlist", "good songs", "favorites", "Favs", "songs", "random", "mix", "car")
-WORDS = ("love", "night", "heart", "fire", "summer", "dream", "road", "light", "river", "gold",
-         "home", "wild", "blue", "dance", "rain", "girl", "baby", "time", "sky", "city", "soul",
-         "moon", "young", "forever", "stars", "money", "gone", "sweet", "fade", "holy", "lost",
-         "alive", "ocean", "storm", "fever", "glow", "echo", "paper", "ghost", "shadow", "honey")
-SYLLABLES = ("ka", "ri", "mo", "la", "ven", "to", "sa", "bel", "dor", "mi", "na", "zo", "lu", "ter",
-             "an", "el", "jo", "ray", "son", "ky", "da", "vi", "ro", "nel", "ta", "gra", "fin", "le")
-DESCRIPTIONS = ("songs for the drive", "my favorites", "good vibes only", "for the gym",
-                "on repeat", "late nights", "sunday morning", "turn it up")
+GENERIC_TITLES = (
+    "jams",
+    "Jams",
+    "new",
+    "New",
+    "music",
+    "Music",
+    "vibes",
+    "Vibes",
+    "lit",
+    "Lit 🔥",
+    "my playlist",
+    "good songs",
+    "favorites",
+    "Favs",
+    "songs",
+    "random",
+    "mix",
+    "car",
+)
+WORDS = (
+    "love",
+    "night",
+    "heart",
+    "fire",
+    "summer",
+    "dream",
+    "road",
+    "light",
+    "river",
+    "gold",
+    "home",
+    "wild",
+    "blue",
+    "dance",
+    "rain",
+    "girl",
+    "baby",
+    "time",
+    "sky",
+    "city",
+    "soul",
+    "moon",
+    "young",
+    "forever",
+    "stars",
+    "money",
+    "gone",
+    "sweet",
+    "fade",
+    "holy",
+    "lost",
+    "alive",
+    "ocean",
+    "storm",
+    "fever",
+    "glow",
+    "echo",
+    "paper",
+    "ghost",
+    "shadow",
+    "honey",
+)
+SYLLABLES = (
+    "ka",
+    "ri",
+    "mo",
+    "la",
+    "ven",
+    "to",
+    "sa",
+    "bel",
+    "dor",
+    "mi",
+    "na",
+    "zo",
+    "lu",
+    "ter",
+    "an",
+    "el",
+    "jo",
+    "ray",
+    "son",
+    "ky",
+    "da",
+    "vi",
+    "ro",
+    "nel",
+    "ta",
+    "gra",
+    "fin",
+    "le",
+)
+DESCRIPTIONS = (
+    "songs for the drive",
+    "my favorites",
+    "good vibes only",
+    "for the gym",
+    "on repeat",
+    "late nights",
+    "sunday morning",
+    "turn it up",
+)
 
 
 @dataclass(frozen=True)
@@ -141,8 +234,9 @@ class Catalogue:
         self.genres = list(GENRES)
         n_genres = len(self.genres)
         n_tracks_target = int(cfg.catalogue_at_10k * (max(n_playlists, 1000) / 10_000) ** cfg.catalogue_growth)
-        self.per_genre = per_genre = int(round(cfg.artists_per_genre * (max(n_playlists, 10_000) / 10_000)
-                                               ** cfg.artist_growth))
+        self.per_genre = per_genre = int(
+            round(cfg.artists_per_genre * (max(n_playlists, 10_000) / 10_000) ** cfg.artist_growth)
+        )
         n_artists = per_genre * n_genres
         # Albums per artist and tracks per album; trimmed so the catalogue has the target size.
         albums_per_artist = 1 + rng.poisson(1.5, n_artists)
@@ -154,7 +248,7 @@ class Catalogue:
         self.artist_scene = rng.integers(0, cfg.scenes_per_genre, n_artists)
         # Artist popularity: Zipf within each genre, in a random order.
         rank = np.tile(np.arange(1, per_genre + 1), n_genres)
-        self.artist_weight = rank ** -cfg.artist_zipf
+        self.artist_weight = rank**-cfg.artist_zipf
         self.album_artist = np.repeat(np.arange(n_artists), albums_per_artist)
         self.track_album = np.repeat(np.arange(n_albums), tracks_per_album)
         self.track_artist = self.album_artist[self.track_album]
@@ -291,9 +385,11 @@ def _slice_tracks(rng: np.random.Generator, cat: Catalogue, lengths: np.ndarray)
     while len(todo):
         owner, tracks = _draw_playlists(rng, cat, lengths[todo])
         n = len(todo)
-        valid = ((np.bincount(owner, minlength=n) == lengths[todo])
-                 & (nunique_per_row(owner, cat.track_artist[tracks], n) >= 3)
-                 & (nunique_per_row(owner, cat.track_album[tracks], n) >= 2))
+        valid = (
+            (np.bincount(owner, minlength=n) == lengths[todo])
+            & (nunique_per_row(owner, cat.track_artist[tracks], n) >= 3)
+            & (nunique_per_row(owner, cat.track_album[tracks], n) >= 2)
+        )
         for i, ok, own in zip(todo, valid, np.split(tracks, np.cumsum(np.bincount(owner, minlength=n))[:-1])):
             if ok:
                 out[i] = own
@@ -350,8 +446,14 @@ def generate_slice(cat: Catalogue, index: int, seed: int = 0) -> list[dict]:
     duration = np.bincount(owner, cat.track_ms[flat], minlength=SLICE_SIZE).astype(np.int64)
     # The genre a playlist's first ten tracks mostly come from leads it, and gives its title.
     first = pos < 10
-    leads = np.bincount(owner[first] * len(cat.genres) + cat.artist_genre[cat.track_artist[flat[first]]],
-                        minlength=SLICE_SIZE * len(cat.genres)).reshape(SLICE_SIZE, -1).argmax(axis=1)
+    leads = (
+        np.bincount(
+            owner[first] * len(cat.genres) + cat.artist_genre[cat.track_artist[flat[first]]],
+            minlength=SLICE_SIZE * len(cat.genres),
+        )
+        .reshape(SLICE_SIZE, -1)
+        .argmax(axis=1)
+    )
     playlists = []
     for j in range(SLICE_SIZE):
         length = int(lengths[j])
@@ -364,7 +466,7 @@ def generate_slice(cat: Catalogue, index: int, seed: int = 0) -> list[dict]:
             "num_tracks": length,
             "num_albums": int(n_albums[j]),
             "num_followers": int(followers[j]),
-            "tracks": records[ends[j] - length:ends[j]],
+            "tracks": records[ends[j] - length : ends[j]],
             "num_edits": min(edits, length),
             "duration_ms": int(duration[j]),
             "num_artists": int(n_artists[j]),
@@ -379,12 +481,26 @@ def _track_dicts(cat: Catalogue, tracks: np.ndarray, pos: np.ndarray) -> list[di
     """The MPD's track records of the given tracks at the given positions."""
     art, alb = cat.track_artist[tracks], cat.track_album[tracks]
     return [
-        {"pos": i, "artist_name": a_name, "track_uri": t_uri, "artist_uri": a_uri,
-         "track_name": t_name, "album_uri": al_uri, "duration_ms": ms, "album_name": al_name}
+        {
+            "pos": i,
+            "artist_name": a_name,
+            "track_uri": t_uri,
+            "artist_uri": a_uri,
+            "track_name": t_name,
+            "album_uri": al_uri,
+            "duration_ms": ms,
+            "album_name": al_name,
+        }
         for i, a_name, t_uri, a_uri, t_name, al_uri, ms, al_name in zip(
-            pos.tolist(), cat.artist_name[art].tolist(), cat.track_uri[tracks].tolist(), cat.artist_uri[art].tolist(),
-            cat.track_name[tracks].tolist(), cat.album_uri[alb].tolist(), cat.track_ms[tracks].tolist(),
-            cat.album_name[alb].tolist())
+            pos.tolist(),
+            cat.artist_name[art].tolist(),
+            cat.track_uri[tracks].tolist(),
+            cat.artist_uri[art].tolist(),
+            cat.track_name[tracks].tolist(),
+            cat.album_uri[alb].tolist(),
+            cat.track_ms[tracks].tolist(),
+            cat.album_name[alb].tolist(),
+        )
     ]
 
 
@@ -400,14 +516,22 @@ def _use_catalogue(n_playlists: int, seed: int, cfg: SynthConfig) -> None:
 def _write_slice(folder: Path, index: int, seed: int) -> str:
     """Draw slice ``index`` from this process's catalogue and write it into ``folder``."""
     first = index * SLICE_SIZE
-    body = {"info": {"generated_on": GENERATED_ON, "slice": f"{first}-{first + SLICE_SIZE - 1}", "version": "v1"},
-            "playlists": generate_slice(_catalogue, index, seed)}
+    body = {
+        "info": {"generated_on": GENERATED_ON, "slice": f"{first}-{first + SLICE_SIZE - 1}", "version": "v1"},
+        "playlists": generate_slice(_catalogue, index, seed),
+    }
     files.write_json(folder / slice_name(first), body)
     return slice_name(first)
 
 
-def generate(out_dir: str | Path, n_slices: int = 10, seed: int = 0, cfg: SynthConfig = SynthConfig(),
-             progress: bool = True, workers: int | None = None) -> list[Path]:
+def generate(
+    out_dir: str | Path,
+    n_slices: int = 10,
+    seed: int = 0,
+    cfg: SynthConfig = SynthConfig(),
+    progress: bool = True,
+    workers: int | None = None,
+) -> list[Path]:
     """Write ``n_slices`` slice files of 1,000 playlists each into the folder ``out_dir``.
 
     ``workers`` processes (default: one per CPU) each draw the catalogue, then draw and write
@@ -426,8 +550,15 @@ def generate(out_dir: str | Path, n_slices: int = 10, seed: int = 0, cfg: SynthC
     with files.atomic_folder(out, KIND, stamp, owns=lambda old: "generator" in old) as building:
         write = partial(_write_slice, building, seed=seed)
         with parallel.pool(parallel.count(n_slices, workers), _use_catalogue, start) as running:
-            names = list(tqdm(running.map(write, range(n_slices)), total=n_slices, desc="slices", unit="slice",
-                              disable=not progress))
+            names = list(
+                tqdm(
+                    running.map(write, range(n_slices)),
+                    total=n_slices,
+                    desc="slices",
+                    unit="slice",
+                    disable=not progress,
+                )
+            )
     return [out / name for name in names]
 
 
@@ -435,11 +566,16 @@ def add_cli(subparsers) -> None:
     """``synth``: write synthetic slices."""
     from mpd_helpers.cli import positive_int, seed
 
-    p = subparsers.add_parser("synth", help="write synthetic MPD slices",
-                              description="Write MPD-format slices of synthetic playlists.")
+    p = subparsers.add_parser(
+        "synth", help="write synthetic MPD slices", description="Write MPD-format slices of synthetic playlists."
+    )
     p.add_argument("out_dir", help="directory to write mpd.slice.*.json into")
     p.add_argument("--slices", type=positive_int, default=10, help="number of 1,000-playlist slices (default 10)")
     p.add_argument("--seed", type=seed, default=0)
-    p.add_argument("--workers", type=positive_int, default=None,
-                   help="processes drawing slices (default: one per CPU); the files do not depend on it")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        help="processes drawing slices (default: one per CPU); the files do not depend on it",
+    )
     p.set_defaults(func=lambda a: (generate(a.out_dir, a.slices, a.seed, workers=a.workers), 0)[1])

@@ -44,19 +44,21 @@ class TitleModel(Recommender):
     def __init__(self, k: int = 100):
         self.k = k
 
-    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "TitleModel":
+    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> TitleModel:
         """Vectorise the training titles; group the training playlists by title."""
         super().fit(ds, matrix)
         self.titles = normalize_titles(ds.playlists["name"])
-        self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4),
-                                          sublinear_tf=True, min_df=2)
+        self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=2)
         codes, distinct = pd.factorize(self.titles.iloc[self.train_rows])
         try:
             self.vectorizer.fit(self.titles.iloc[self.train_rows])
         except ValueError:  # no n-gram in two titles (fewer than two titles, or none alike): no vocabulary
             self.vectorizer = None
-        self.title_vectors = (self.vectorizer.transform(distinct) if self.vectorizer is not None
-                              else sp.csr_matrix((len(distinct), 0), dtype=np.float64))
+        self.title_vectors = (
+            self.vectorizer.transform(distinct)
+            if self.vectorizer is not None
+            else sp.csr_matrix((len(distinct), 0), dtype=np.float64)
+        )
         # distinct title x training playlist (its position among the training rows), in row order
         self.members = binary(codes, np.arange(len(codes)), (len(distinct), len(codes)))
         return self
@@ -87,8 +89,10 @@ class TitleModel(Recommender):
         # A kept title's first k playlists are all that can be among a row's k best.
         take = np.minimum(size[keep], self.k)
         at = np.repeat(self.members.indptr[title[keep]], take) + ranges(take)
-        near = sp.csr_matrix((np.repeat(value[keep], take), (np.repeat(row[keep], take), self.members.indices[at])),
-                             shape=(query.shape[0], self.members.shape[1]))
+        near = sp.csr_matrix(
+            (np.repeat(value[keep], take), (np.repeat(row[keep], take), self.members.indices[at])),
+            shape=(query.shape[0], self.members.shape[1]),
+        )
         return top_k_per_row(near, self.k)
 
     def _add_rows(self, titles: pd.Series, tracks: list[np.ndarray]) -> None:
@@ -102,13 +106,14 @@ class SameTitle(Recommender):
     name = "same title"
     needs_seeds = False
 
-    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> "SameTitle":
+    def fit(self, ds: Dataset, matrix: sp.csr_matrix) -> SameTitle:
         """Group training playlists by normalised title."""
         super().fit(ds, matrix)
         self.codes, self.vocab = normalize_titles(ds.playlists["name"]).factorize()
         group = self.codes[self.train_rows]
-        member = sp.csr_matrix((np.ones(len(group), np.float32), (group, np.arange(len(group)))),
-                               shape=(len(self.vocab) + 1, len(group)))  # the last row: unknown titles
+        member = sp.csr_matrix(
+            (np.ones(len(group), np.float32), (group, np.arange(len(group)))), shape=(len(self.vocab) + 1, len(group))
+        )  # the last row: unknown titles
         self.title_tracks = (member @ self.train).tocsr()
         return self
 

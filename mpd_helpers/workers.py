@@ -16,8 +16,8 @@ import multiprocessing
 import os
 import signal
 import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from typing import Callable
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -60,8 +60,12 @@ def pool(workers: int, initializer: Callable | None = None, initargs: tuple = ()
     """
     if workers > 1:
         context = multiprocessing.get_context()
-        return _Pool(workers, mp_context=context, initializer=_start_worker,
-                     initargs=(os.getpid(), context.get_start_method(), initializer, initargs))
+        return _Pool(
+            workers,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(os.getpid(), context.get_start_method(), initializer, initargs),
+        )
     if initializer is not None:
         initializer(*initargs)
     return _Inline()

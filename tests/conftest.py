@@ -9,9 +9,11 @@ the tracked notebooks, which keeps their diffs quiet.
 
 nbval stores the keys it ignores on each notebook collector (``skip_compare``); stream
 outputs are compared under the stream's name, so adding "stderr" there is all it takes.
-The same hook moves the tests marked ``after_notebooks`` (the comparison of the chapters'
-recorded figures with the reference, tests/test_reference_figures.py) to the end of the
-session, after nbval has executed the notebooks, and notes which chapters nbval executes.
+The same hook runs the notebooks first and moves the tests marked ``after_notebooks`` (the
+comparison of the chapters' recorded figures with the reference,
+tests/test_reference_figures.py) to the end of the session, after nbval has executed the
+notebooks, and notes which chapters nbval executes. Under pytest-xdist (``make test`` runs
+``-n auto``) the notebooks and those checks stay together, in that order, in one worker.
 
 This hook runs for every collected item, so it needs this conftest to be loaded: run
 nbval in the same pytest session as tests/, as `make test` does
@@ -27,6 +29,7 @@ import pytest
 
 EXECUTED_KEY = pytest.StashKey[set]()  # chapters (notebook stems) nbval executes in this session
 STARTED_KEY = pytest.StashKey[float]()  # when the session started (time.time())
+AFTER_NOTEBOOKS = "tests/test_reference_figures.py::test_chapter_figures_within_tolerance"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -36,7 +39,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave stderr out of nbval's comparison; run the figure checks after the notebooks."""
+    """Leave stderr out of nbval's comparison; run the notebooks first and the figure checks after them."""
     try:
         from nbval.plugin import IPyNbFile
     except ImportError:  # nbval not installed: nothing to adjust
@@ -49,4 +52,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if "stderr" not in notebook.skip_compare:
                 notebook.skip_compare = (*notebook.skip_compare, "stderr")
     config.stash[EXECUTED_KEY] = executed
-    items.sort(key=lambda item: item.get_closest_marker("after_notebooks") is not None)  # stable
+    items.sort(key=lambda item: _stage(item, IPyNbFile))  # stable
+
+
+def _stage(item: pytest.Item, notebook_type: type | tuple) -> int:
+    """0: a notebook's cell; 1: a unit test; 2: a check that needs the executed notebooks."""
+    if notebook_type and isinstance(item.parent, notebook_type):
+        return 0
+    return 2 if item.get_closest_marker("after_notebooks") is not None else 1
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """With pytest-xdist (``-n``, as `make test` runs): the notebooks and the figure checks go to
+    one worker, in order (each chapter reads what the one before it wrote), first; the unit
+    tests to the others a file at a time (a file's fixtures are made once)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ChaptersInOrder(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::")[0]
+            if path.startswith("notebooks/") or nodeid.startswith(AFTER_NOTEBOOKS):
+                return "notebooks"
+            return path
+
+    return ChaptersInOrder(config, log)

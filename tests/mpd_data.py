@@ -16,7 +16,7 @@ SLICE = "mpd.slice.0-999.json"
 _ROOT = Path(tempfile.mkdtemp(prefix="mpd-tests-"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mpd_dir(n_slices: int = 1, seed: int = 0) -> Path:
     """A synthetic MPD directory (generated once)."""
     out = _ROOT / f"mpd-{n_slices}-{seed}"
@@ -24,11 +24,16 @@ def mpd_dir(n_slices: int = 1, seed: int = 0) -> Path:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def challenge_build(n_slices: int = 5, per_category: int = 10, seed: int = 0) -> challenge.Build:
     """A challenge set built from a synthetic MPD directory (built once)."""
-    return challenge.build(mpd_dir(n_slices), _ROOT / f"challenge-{n_slices}-{per_category}-{seed}",
-                           per_category=per_category, seed=seed, progress=False)
+    return challenge.build(
+        mpd_dir(n_slices),
+        _ROOT / f"challenge-{n_slices}-{per_category}-{seed}",
+        per_category=per_category,
+        seed=seed,
+        progress=False,
+    )
 
 
 def copy_dir(src: Path, dst: Path) -> Path:
@@ -46,8 +51,13 @@ def run_cli(capsys, *argv) -> tuple[int, str, str]:
 
 def run_process(*argv, timeout: float = 60) -> tuple[int, str, str]:
     """The command line in a fresh process: a hang fails the test instead of stalling it."""
-    done = subprocess.run([sys.executable, "-m", "mpd_helpers", *map(str, argv)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, "-m", "mpd_helpers", *map(str, argv)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return done.returncode, done.stdout, done.stderr
 
 

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-
 from mpd_data import ROOT, SLICE, challenge_build, copy_dir, mpd_dir, run_cli
+
 from mpd_helpers import challenge, cli, dataset, io, stats, submission, synthetic
 from mpd_helpers.errors import MPDInputError
-
 
 
 def uri(i: int) -> str:
@@ -37,6 +36,7 @@ def small_submission(tmp_path):
 
 
 # --- OS errors: one line, exit 2 -------------------------------------------------------------
+
 
 def test_a_directory_named_like_a_slice(tmp_path, capsys):
     (tmp_path / SLICE).mkdir()
@@ -82,8 +82,13 @@ def test_output_closed_early_is_quiet(small_submission):
     broken = path.with_name("broken.csv")
     lines = path.read_text().splitlines()
     broken.write_text("\n".join([lines[0]] + [line + ", not-a-uri" for line in lines[1:]]) + "\n")
-    shell = subprocess.run(f"{sys.executable} -m mpd_helpers verify {b.challenge_path} {broken} | head -1",
-                           shell=True, capture_output=True, text=True, cwd=ROOT)
+    shell = subprocess.run(
+        f"{sys.executable} -m mpd_helpers verify {b.challenge_path} {broken} | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert shell.stdout.count("\n") == 1 and "Traceback" not in shell.stderr and "BrokenPipe" not in shell.stderr
 
 
@@ -100,6 +105,7 @@ def test_a_real_bug_is_not_passed_off_as_bad_input(monkeypatch):
 
 
 # --- outputs made of several files appear whole or not at all ---------------------------------
+
 
 def test_a_challenge_build_that_fails_leaves_the_old_pair(tmp_path):
     out = tmp_path / "challenge"
@@ -123,8 +129,12 @@ def test_a_mismatched_challenge_and_truth_are_refused(tmp_path, small_submission
 
 def test_an_interrupted_synth_leaves_no_partial_mpd(tmp_path):
     target = tmp_path / "mpd"
-    proc = subprocess.Popen([sys.executable, "-m", "mpd_helpers", "synth", str(target), "--slices", "40"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mpd_helpers", "synth", str(target), "--slices", "40"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 120
     while time.time() < deadline and not any(tmp_path.glob(f".mpd{io.PARTIAL}*/{SLICE}")):
         time.sleep(0.05)  # wait until the first slice is being written
@@ -165,6 +175,7 @@ def test_a_failed_atomic_folder_keeps_the_old_one(tmp_path):
 
 # --- one reader per file type ----------------------------------------------------------------
 
+
 def _challenge_variant(tmp_path, change) -> Path:
     doc = orjson.loads(challenge_build().challenge_path.read_bytes())
     change(doc["playlists"])
@@ -173,11 +184,14 @@ def _challenge_variant(tmp_path, change) -> Path:
     return path
 
 
-@pytest.mark.parametrize("change, located", [
-    (lambda pls: pls[20].pop("tracks"), "field 'tracks': missing"),
-    (lambda pls: pls[3].update(pid=1000005.5), "field 'pid': expected int, got float 1000005.5"),
-    (lambda pls: pls[4].update(pid=pls[3]["pid"]), "field 'pid': duplicate pid, first in"),
-])
+@pytest.mark.parametrize(
+    "change, located",
+    [
+        (lambda pls: pls[20].pop("tracks"), "field 'tracks': missing"),
+        (lambda pls: pls[3].update(pid=1000005.5), "field 'pid': expected int, got float 1000005.5"),
+        (lambda pls: pls[4].update(pid=pls[3]["pid"]), "field 'pid': duplicate pid, first in"),
+    ],
+)
 def test_verify_reads_the_challenge_set_strictly(tmp_path, small_submission, capsys, change, located):
     path, _ = small_submission
     bad = _challenge_variant(tmp_path, change)
@@ -212,6 +226,7 @@ def test_write_refuses_rows_that_would_break_the_file(tmp_path):
 
 # --- lenient mode counts and names what it skips ---------------------------------------------
 
+
 def test_lenient_names_a_truncated_slice(tmp_path, capsys):
     d = copy_dir(mpd_dir(2), tmp_path / "mpd")
     second = d / "mpd.slice.1000-1999.json"
@@ -223,6 +238,7 @@ def test_lenient_names_a_truncated_slice(tmp_path, capsys):
 
 
 # --- evaluate says what it graded -------------------------------------------------------------
+
 
 def test_evaluate_refuses_an_empty_submission_unless_partial(tmp_path, capsys):
     b = challenge_build()
@@ -252,13 +268,17 @@ def test_evaluate_names_short_lists_and_seeds(small_submission, capsys):
 
 # --- arguments --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("argv", [
-    ["challenge", "MPD", "OUT", "--per-category", "0"],
-    ["challenge", "MPD", "OUT", "--per-category", "-1"],
-    ["challenge", "MPD", "OUT", "--min-coverage", "1.5"],
-    ["challenge", "MPD", "OUT", "--min-coverage", "nan"],
-    ["synth", "OUT", "--slices", "0"],
-])
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["challenge", "MPD", "OUT", "--per-category", "0"],
+        ["challenge", "MPD", "OUT", "--per-category", "-1"],
+        ["challenge", "MPD", "OUT", "--min-coverage", "1.5"],
+        ["challenge", "MPD", "OUT", "--min-coverage", "nan"],
+        ["synth", "OUT", "--slices", "0"],
+    ],
+)
 def test_out_of_range_arguments_are_usage_errors(tmp_path, capsys, argv):
     argv = [str(tmp_path / a) if a in ("MPD", "OUT") else a for a in argv]
     with pytest.raises(SystemExit) as stop:
@@ -290,6 +310,7 @@ def test_synth_output_is_stamped_and_the_same_bytes_twice(tmp_path):
 
 # --- located precisely --------------------------------------------------------------------------
 
+
 def _slice_variant(tmp_path, change) -> Path:
     d = copy_dir(mpd_dir(2), tmp_path / "mpd")
     change(d)
@@ -320,19 +341,23 @@ def test_a_byte_that_is_not_utf8_is_located(tmp_path, capsys):
     def corrupt(d):
         data = (d / SLICE).read_bytes()
         at = data.index(b'"name"', 5000)  # somewhere past the first lines
-        (d / SLICE).write_bytes(data[:at + 9] + b"\xff" + data[at + 9:])
+        (d / SLICE).write_bytes(data[: at + 9] + b"\xff" + data[at + 9 :])
+
     d = _slice_variant(tmp_path, corrupt)
     data = (d / SLICE).read_bytes()
     at = data.index(b"\xff")
     line, column = data.count(b"\n", 0, at) + 1, at - data.rfind(b"\n", 0, at)
     code, _, err = run_cli(capsys, "check", d)
-    assert code == 2 and err.splitlines()[-1] == f"error: {d / SLICE}, line {line}: not UTF-8: byte 0xff (column {column})"
+    assert (
+        code == 2 and err.splitlines()[-1] == f"error: {d / SLICE}, line {line}: not UTF-8: byte 0xff (column {column})"
+    )
 
 
 def test_a_pid_beyond_64_bits_is_called_so(tmp_path, capsys):
     def huge(d):
         text = (d / SLICE).read_text()
         (d / SLICE).write_text(text.replace('"pid": 3,', '"pid": 123456789012345678901234567,', 1))
+
     d = _slice_variant(tmp_path, huge)
     code, _, err = run_cli(capsys, "check", d)
     assert code == 2 and "pid (beyond 64 bits), field 'pid': expected int, got an integer too large for 64 bits" in err

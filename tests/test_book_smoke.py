@@ -22,7 +22,6 @@ import jupytext
 import nbformat
 import orjson
 import pytest
-
 from mpd_data import challenge_build, mpd_dir
 
 papermill = pytest.importorskip("papermill")
@@ -30,21 +29,43 @@ papermill = pytest.importorskip("papermill")
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
 SMALL = {  # parameters that make each chapter quick; every chapter ignores the ones it lacks
-    "n_slices": 5, "per_category": 10, "epochs": 1, "batch_size": 4096, "latent_dim": 8,
-    "dense_layers": [32, 16, 8], "n_clusters": 8, "validation_per_category": 10, "depth": 100,
+    "n_slices": 5,
+    "per_category": 10,
+    "epochs": 1,
+    "batch_size": 4096,
+    "latent_dim": 8,
+    "dense_layers": [32, 16, 8],
+    "n_clusters": 8,
+    "validation_per_category": 10,
+    "depth": 100,
 }
 # The package code each chapter shows, included from the source (``literalinclude``).
 INCLUDED = {
     "01_representation": ["dataset.read_lean", "matrix.utility_matrix"],
     "02_neumf": ["neumf.build_model", "neumf.sample_negatives", "neumf.train", "neumf.Trainer._apply"],
     "03_clustering": ["clustering.fit_kmeans"],
-    "04_application": ["recommend.NeuMFClusters", "recommend.Recommender.candidates", "ranking.top_n",
-                       "ranking.fill_popular"],
+    "04_application": [
+        "recommend.NeuMFClusters",
+        "recommend.Recommender.candidates",
+        "ranking.top_n",
+        "ranking.fill_popular",
+    ],
     "05_submission": ["submission.write", "submission._check_tracks", "submission.verify"],
-    "06_evaluation": ["metrics.evaluate", "metrics.compare", "neighbours.ItemKNN", "neighbours.PlaylistKNN",
-                      "titles.TitleModel"],
-    "07_beyond": ["neighbours.RP3beta", "neighbours.Successors", "factorization.ALS", "rerank.Blend", "rerank.LearnedRanker.fit",
-                  "rerank.two_stage"],
+    "06_evaluation": [
+        "metrics.evaluate",
+        "metrics.compare",
+        "neighbours.ItemKNN",
+        "neighbours.PlaylistKNN",
+        "titles.TitleModel",
+    ],
+    "07_beyond": [
+        "neighbours.RP3beta",
+        "neighbours.Successors",
+        "factorization.ALS",
+        "rerank.Blend",
+        "rerank.LearnedRanker.fit",
+        "rerank.two_stage",
+    ],
     "08_scale": ["matrix.sample_per_row", "pipeline.recommend_all"],
 }
 sys.path.insert(0, str(ROOT / "tools"))
@@ -62,8 +83,12 @@ def _execute(out: Path, work: Path, truth: bool, monkeypatch) -> dict[str, Path]
         del doc["build"]
         challenge_path = out / "challenge_set.json"
         challenge_path.write_bytes(orjson.dumps(doc))
-    data = {"data_dir": str(mpd_dir(5)), "challenge_path": str(challenge_path),
-            "truth_path": str(build.truth_path) if truth else None, "work_dir": str(work)}
+    data = {
+        "data_dir": str(mpd_dir(5)),
+        "challenge_path": str(challenge_path),
+        "truth_path": str(build.truth_path) if truth else None,
+        "work_dir": str(work),
+    }
     done = {}
     for chapter in CHAPTERS:
         source = out / f".{chapter}.ipynb"
@@ -71,8 +96,14 @@ def _execute(out: Path, work: Path, truth: bool, monkeypatch) -> dict[str, Path]
         declared = set(papermill.inspect_notebook(str(source)))
         params = {k: v for k, v in {**SMALL, **data}.items() if k in declared}
         target = out / f"{chapter}.ipynb"
-        papermill.execute_notebook(str(source), str(target), parameters=params, cwd=str(ROOT / "notebooks"),
-                                   kernel_name="python3", progress_bar=False)
+        papermill.execute_notebook(
+            str(source),
+            str(target),
+            parameters=params,
+            cwd=str(ROOT / "notebooks"),
+            kernel_name="python3",
+            progress_bar=False,
+        )
         drop_native_logs_in_place(target)
         done[chapter] = target
     return done
@@ -86,8 +117,12 @@ def drop_native_logs_in_place(path: Path) -> None:
 def _text(path: Path) -> str:
     """All outputs of a notebook as one string."""
     nb = nbformat.read(path, as_version=4)
-    return "\n".join(str(out.get("text", "")) + str(out.get("data", {}).get("text/plain", ""))
-                     for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs)
+    return "\n".join(
+        str(out.get("text", "")) + str(out.get("data", {}).get("text/plain", ""))
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+    )
 
 
 @pytest.mark.slow
@@ -102,11 +137,11 @@ def test_every_chapter_runs_without_held_out_tracks(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_every_chapter_runs_graded_and_the_book_builds_offline(tmp_path, monkeypatch):
-    done = _execute(tmp_path / "book" / "book" / "generated", tmp_path / "work", truth=True,
-                    monkeypatch=monkeypatch)
+    done = _execute(tmp_path / "book" / "book" / "generated", tmp_path / "work", truth=True, monkeypatch=monkeypatch)
     assert "R-precision vs item-kNN" in _text(done["06_evaluation"])
     assert {"02_neumf", "03_clustering", "04_application", "06_evaluation"} <= {
-        p.stem for p in (tmp_path / "work" / "figures").glob("*.json")}
+        p.stem for p in (tmp_path / "work" / "figures").glob("*.json")
+    }
     site = tmp_path / "book"
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, site / name)
@@ -117,8 +152,9 @@ def test_every_chapter_runs_graded_and_the_book_builds_offline(tmp_path, monkeyp
     for hidden in (site / "book" / "generated").glob(".*.ipynb"):
         hidden.unlink()
     jb = Path(sys.executable).with_name("jupyter-book")
-    built = subprocess.run([str(jb), "build", "--all", "-W", "-n", "--keep-going", str(site)],
-                           capture_output=True, text=True)
+    built = subprocess.run(
+        [str(jb), "build", "--all", "-W", "-n", "--keep-going", str(site)], capture_output=True, text=True
+    )
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     html = site / "_build" / "html"
     pages = {p.relative_to(html).as_posix(): p.read_text() for p in html.rglob("*.html")}

@@ -13,8 +13,9 @@ from mpd_helpers import metrics
 COLUMNS = ["count", "mean", "low", "high", "diff", "diff_low", "diff_high", "significant"]
 
 
-def per_playlist(values: np.ndarray, pids: np.ndarray | None = None,
-                 categories: np.ndarray | None = None, metric: str = "ndcg") -> pd.DataFrame:
+def per_playlist(
+    values: np.ndarray, pids: np.ndarray | None = None, categories: np.ndarray | None = None, metric: str = "ndcg"
+) -> pd.DataFrame:
     """A frame shaped like `metrics.evaluate`'s output, holding one metric."""
     n = len(values)
     pids = np.arange(1000, 1000 + n) if pids is None else pids
@@ -44,8 +45,7 @@ def test_constant_difference_has_a_point_interval():
 
     table = metrics.compare({"a": per_playlist(a), "b": per_playlist(b)}, "b", "ndcg")
     row = table.loc["a"]
-    assert row[["diff", "diff_low", "diff_high"]].to_numpy(dtype=float) == pytest.approx(
-        [0.1, 0.1, 0.1], abs=1e-12)
+    assert row[["diff", "diff_low", "diff_high"]].to_numpy(dtype=float) == pytest.approx([0.1, 0.1, 0.1], abs=1e-12)
     assert bool(row["significant"])
 
 
@@ -59,8 +59,7 @@ def test_identical_systems_differ_by_exactly_zero():
     for name in ("ref", "copy"):
         assert table.loc[name, ["diff", "diff_low", "diff_high"]].tolist() == [0.0, 0.0, 0.0]
         assert not table.loc[name, "significant"]
-    assert table.loc["copy", ["mean", "low", "high"]].tolist() == \
-        table.loc["ref", ["mean", "low", "high"]].tolist()
+    assert table.loc["copy", ["mean", "low", "high"]].tolist() == table.loc["ref", ["mean", "low", "high"]].tolist()
 
 
 def test_large_normal_sample_matches_the_normal_interval():
@@ -113,12 +112,13 @@ def test_compare_resamples_every_system_with_the_same_playlists():
     for name, frame in systems().items():
         values = frame.sort_values("pid")["ndcg"].to_numpy()
         assert table.loc[name, ["mean", "low", "high"]].to_numpy(dtype=float) == pytest.approx(
-            metrics.mean_ci(values, seed=11), rel=1e-12)
+            metrics.mean_ci(values, seed=11), rel=1e-12
+        )
         reference = systems()["popularity"].sort_values("pid")["ndcg"].to_numpy()
-        assert table.loc[name, ["diff", "diff_low", "diff_high"]].to_numpy(dtype=float) == \
-            pytest.approx(metrics.paired_difference(values, reference, seed=11), abs=1e-12)
-    assert table["significant"].to_dict() == {
-        "popularity": False, "item_knn": True, "worse": True, "twin": False}
+        assert table.loc[name, ["diff", "diff_low", "diff_high"]].to_numpy(dtype=float) == pytest.approx(
+            metrics.paired_difference(values, reference, seed=11), abs=1e-12
+        )
+    assert table["significant"].to_dict() == {"popularity": False, "item_knn": True, "worse": True, "twin": False}
     assert table.loc["item_knn", "diff_low"] > 0 > table.loc["worse", "diff_high"]
     assert (table["count"] == 1000).all()
 
@@ -138,8 +138,7 @@ def test_same_seed_same_table_other_seed_other_bounds():
 
 def test_rows_are_matched_by_pid_not_by_position():
     table = metrics.compare(systems(), "popularity", "ndcg")
-    shuffled = {name: frame.sample(frac=1.0, random_state=k)
-                for k, (name, frame) in enumerate(systems().items())}
+    shuffled = {name: frame.sample(frac=1.0, random_state=k) for k, (name, frame) in enumerate(systems().items())}
     pd.testing.assert_frame_equal(metrics.compare(shuffled, "popularity", "ndcg"), table)
 
 
@@ -183,9 +182,11 @@ def test_by_category_gives_one_group_per_category():
     n = 600
     categories = rng.choice([1, 2, 5, 9], size=n, p=[0.1, 0.2, 0.3, 0.4])
     base = rng.random(n)
-    data = {"ref": per_playlist(base, categories=categories),
-            "better": per_playlist(base + 0.2, categories=categories),
-            "noisy": per_playlist(base + rng.normal(0, 0.1, n), categories=categories)}
+    data = {
+        "ref": per_playlist(base, categories=categories),
+        "better": per_playlist(base + 0.2, categories=categories),
+        "noisy": per_playlist(base + rng.normal(0, 0.1, n), categories=categories),
+    }
     table = metrics.compare(data, "ref", "ndcg", by_category=True, n_resamples=500)
     assert list(table.columns) == COLUMNS
     assert table.index.names == ["category", "system"]
@@ -200,7 +201,8 @@ def test_by_category_gives_one_group_per_category():
             assert row["mean"] == pytest.approx(frame["ndcg"][in_category].mean())
             assert row["low"] <= row["mean"] <= row["high"]
         assert group.loc[(category, "better"), ["diff", "diff_low", "diff_high"]].to_numpy(
-            dtype=float) == pytest.approx([0.2, 0.2, 0.2], abs=1e-12)
+            dtype=float
+        ) == pytest.approx([0.2, 0.2, 0.2], abs=1e-12)
         assert group.loc[(category, "ref"), "diff_low":"diff_high"].tolist() == [0.0, 0.0]
     assert table["count"].groupby(level="category").first().sum() == n
 
@@ -213,11 +215,16 @@ def test_by_category_needs_categories():
 
 
 def test_compare_reads_evaluate_output():
-    truth = pd.DataFrame({"pid": [1, 1, 2, 2, 3], "category": [1, 1, 1, 1, 2], "pos": 0,
-                          "track_uri": [f"spotify:track:{t:0>22}" for t in "abcde"],
-                          "artist_uri": "spotify:artist:" + "x" * 22})
-    good = pd.DataFrame({"pid": [1, 1, 2, 2, 3],
-                         "track_uri": [f"spotify:track:{t:0>22}" for t in "abcde"]})
+    truth = pd.DataFrame(
+        {
+            "pid": [1, 1, 2, 2, 3],
+            "category": [1, 1, 1, 1, 2],
+            "pos": 0,
+            "track_uri": [f"spotify:track:{t:0>22}" for t in "abcde"],
+            "artist_uri": "spotify:artist:" + "x" * 22,
+        }
+    )
+    good = pd.DataFrame({"pid": [1, 1, 2, 2, 3], "track_uri": [f"spotify:track:{t:0>22}" for t in "abcde"]})
     bad = good.assign(track_uri="spotify:track:" + "z" * 22)
     graded = {"good": metrics.evaluate(good, truth), "bad": metrics.evaluate(bad, truth)}
     table = metrics.compare(graded, "bad", "clicks", n_resamples=200)

@@ -2,8 +2,8 @@
 
 import orjson
 import pytest
-
 from mpd_data import challenge_build, mpd_dir
+
 from mpd_helpers import challenge, dataset
 from mpd_helpers.errors import MPDInputError
 
@@ -37,8 +37,11 @@ def test_category_rules(built):
         assert pos == sorted(pos)
         if not cat.random_seeds:
             assert pos == list(range(cat.n_seeds))
-    gaps = [p for p in doc["playlists"] if category[p["pid"]] in (8, 10)
-            and [t["pos"] for t in p["tracks"]] != list(range(p["num_samples"]))]
+    gaps = [
+        p
+        for p in doc["playlists"]
+        if category[p["pid"]] in (8, 10) and [t["pos"] for t in p["tracks"]] != list(range(p["num_samples"]))
+    ]
     assert len(gaps) == 20  # random seeds keep their original positions, with gaps
     assert category.value_counts().to_dict() == {c: 10 for c in range(1, 11)}
 

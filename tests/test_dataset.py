@@ -5,8 +5,8 @@ import warnings
 import numpy as np
 import orjson
 import pytest
-
 from mpd_data import challenge_build, copy_dir, mpd_dir
+
 from mpd_helpers import cli, dataset, matrix, stats
 from mpd_helpers.errors import MPDInputError
 
@@ -54,20 +54,23 @@ def _broken(tmp_path, mutate, name=SLICE):
     return d
 
 
-@pytest.mark.parametrize("mutate, pid, field", [
-    (lambda pls: pls[3].pop("num_followers"), 3, "num_followers"),
-    (lambda pls: pls[4].update(pid="4"), "4", "pid"),
-    (lambda pls: pls[5]["tracks"][2].update(duration_ms="200000"), 5, "tracks[2].duration_ms"),
-    (lambda pls: pls[6]["tracks"][0].pop("album_uri"), 6, "tracks[0].album_uri"),
-    (lambda pls: pls[7].update(num_edits=3.0), 7, "num_edits"),
-    (lambda pls: pls[8].update(colour="red"), 8, "colour"),
-    (lambda pls: pls[9].update(pid=2), 2, "pid"),
-    (lambda pls: pls[10].update(num_tracks=pls[10]["num_tracks"] + 1), 10, "num_tracks"),
-    (lambda pls: pls[11].update(num_albums=pls[11]["num_albums"] + 1), 11, "num_albums"),
-    (lambda pls: pls[12].update(num_artists=1), 12, "num_artists"),
-    (lambda pls: pls[13].update(duration_ms=5), 13, "duration_ms"),
-    (lambda pls: pls[14]["tracks"][1].update(pos=7), 14, "tracks.pos"),
-])
+@pytest.mark.parametrize(
+    "mutate, pid, field",
+    [
+        (lambda pls: pls[3].pop("num_followers"), 3, "num_followers"),
+        (lambda pls: pls[4].update(pid="4"), "4", "pid"),
+        (lambda pls: pls[5]["tracks"][2].update(duration_ms="200000"), 5, "tracks[2].duration_ms"),
+        (lambda pls: pls[6]["tracks"][0].pop("album_uri"), 6, "tracks[0].album_uri"),
+        (lambda pls: pls[7].update(num_edits=3.0), 7, "num_edits"),
+        (lambda pls: pls[8].update(colour="red"), 8, "colour"),
+        (lambda pls: pls[9].update(pid=2), 2, "pid"),
+        (lambda pls: pls[10].update(num_tracks=pls[10]["num_tracks"] + 1), 10, "num_tracks"),
+        (lambda pls: pls[11].update(num_albums=pls[11]["num_albums"] + 1), 11, "num_albums"),
+        (lambda pls: pls[12].update(num_artists=1), 12, "num_artists"),
+        (lambda pls: pls[13].update(duration_ms=5), 13, "duration_ms"),
+        (lambda pls: pls[14]["tracks"][1].update(pos=7), 14, "tracks.pos"),
+    ],
+)
 def test_bad_playlists_are_named_or_skipped(tmp_path, mutate, pid, field):
     d = _broken(tmp_path, mutate)
     with pytest.raises(MPDInputError) as err:
@@ -116,6 +119,7 @@ def test_cli_exit_codes(tmp_path, capsys):
 def test_checker_flags_rule_violations(tmp_path):
     d = _broken(tmp_path, lambda pls: (pls[20].update(modified_at=1600000000), pls[21].update(num_followers=0)))
     from mpd_helpers import checker
+
     problems = checker.check_rules(dataset.read_slices(d, progress=False))
     assert any("pid 20" in p and "modified_at" in p for p in problems)
     assert any("pid 21" in p and "num_followers" in p for p in problems)
@@ -179,8 +183,12 @@ def test_the_lean_loader_keeps_every_entry_as_read_with_each_string_once(tmp_pat
     read = part.entries[kept[part.entries["row"].to_numpy()]]
     given = dataset.read_challenge(b.challenge_path).entries
     e = ds.entries
-    for column, source in (("trackid", "track_uri"), ("artist_name", "artist_name"), ("track_name", "track_name"),
-                           ("pos", "pos")):
+    for column, source in (
+        ("trackid", "track_uri"),
+        ("artist_name", "artist_name"),
+        ("track_name", "track_name"),
+        ("pos", "pos"),
+    ):
         expected = np.concatenate([read[source].to_numpy(), given[source].to_numpy()])
         assert (e[column].to_numpy() == expected).all(), column
     uris = np.unique(np.concatenate([read["track_uri"].to_numpy(), given["track_uri"].to_numpy()]).astype(str))

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-
 from mpd_data import ROOT, SLICE, copy_dir, last_line, mpd_dir, run_cli, run_process
+
 from mpd_helpers import checker, dataset, matrix, titles, workers
 from mpd_helpers.errors import MPDInputError, printable
 
@@ -64,8 +64,13 @@ def hand_challenge(path: Path, playlists: list[dict], seeds=(0, 1, 5), change=No
     for i, n in enumerate(seeds):
         source = playlists[i % len(playlists)]
         n = min(n, len(source["tracks"]))
-        record = {"pid": 1_000_000 + i, "num_holdouts": source["num_tracks"] - n, "num_samples": n,
-                  "num_tracks": source["num_tracks"], "tracks": copy.deepcopy(source["tracks"][:n])}
+        record = {
+            "pid": 1_000_000 + i,
+            "num_holdouts": source["num_tracks"] - n,
+            "num_samples": n,
+            "num_tracks": source["num_tracks"],
+            "tracks": copy.deepcopy(source["tracks"][:n]),
+        }
         if i < 2:
             record["name"] = source["name"]
         out.append(record)
@@ -76,6 +81,7 @@ def hand_challenge(path: Path, playlists: list[dict], seeds=(0, 1, 5), change=No
 
 
 # --- 1. only regular files are read as slices --------------------------------------------------
+
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
 def test_slice_files_refuses_a_fifo_before_anything_opens_it(tmp_path):
@@ -91,8 +97,18 @@ def test_a_fifo_named_like_a_slice_is_refused_not_waited_on(tmp_path, command):
     d = tmp_path / "mpd"
     d.mkdir()
     os.mkfifo(d / SLICE)
-    extra = [hand_challenge(tmp_path / "challenge_set.json", slice_doc()["playlists"]), "--method", "popularity",
-             "--out", tmp_path / "sub.csv", "--quiet"] if command == "recommend" else []
+    extra = (
+        [
+            hand_challenge(tmp_path / "challenge_set.json", slice_doc()["playlists"]),
+            "--method",
+            "popularity",
+            "--out",
+            tmp_path / "sub.csv",
+            "--quiet",
+        ]
+        if command == "recommend"
+        else []
+    )
     code, _, err = run_process(command, d, *extra)
     assert code == 2 and last_line(err) == f"error: {d / SLICE}: {NOT_A_FILE}" and "Traceback" not in err
 
@@ -119,6 +135,7 @@ def test_lenient_check_skips_a_fifo_and_reads_the_rest(tmp_path):
 
 # --- 2. a slice is named exactly mpd.slice.<first>-<last>.json ---------------------------------
 
+
 @pytest.mark.parametrize("name", ["._" + SLICE, "x" + SLICE, SLICE + ".bak", SLICE + "~"])
 def test_a_name_that_only_contains_a_slice_name_is_not_read(tmp_path, capsys, name):
     d = copy_dir(mpd_dir(), tmp_path / "mpd")
@@ -138,11 +155,20 @@ def test_slice_names_sort_by_first_pid():
 
 # --- 3. integers beyond 64 bits, negative pids and holdouts -----------------------------------
 
-@pytest.mark.parametrize("field, value", [
-    ("pid", 2 ** 63), ("pid", 2 ** 64 - 1), ("num_tracks", 2 ** 63), ("modified_at", 2 ** 64 - 1),
-    ("duration_ms", 2 ** 63), ("num_followers", -2 ** 63 - 1), ("tracks[0].pos", 2 ** 63),
-    ("tracks[0].duration_ms", 2 ** 64 - 1),
-])
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("pid", 2**63),
+        ("pid", 2**64 - 1),
+        ("num_tracks", 2**63),
+        ("modified_at", 2**64 - 1),
+        ("duration_ms", 2**63),
+        ("num_followers", -(2**63) - 1),
+        ("tracks[0].pos", 2**63),
+        ("tracks[0].duration_ms", 2**64 - 1),
+    ],
+)
 @pytest.mark.parametrize("command", ["check", "stats"])
 def test_an_integer_beyond_64_bits_in_a_slice_is_located(tmp_path, capsys, command, field, value):
     def change(pls):
@@ -150,6 +176,7 @@ def test_an_integer_beyond_64_bits_in_a_slice_is_located(tmp_path, capsys, comma
             pls[3]["tracks"][0][field.split(".")[1]] = value
         else:
             pls[3][field] = value
+
     d = changed_mpd(tmp_path / "mpd", change)
     pid = value if field == "pid" else 3
     code, _, err = run_cli(capsys, command, d)
@@ -157,11 +184,12 @@ def test_an_integer_beyond_64_bits_in_a_slice_is_located(tmp_path, capsys, comma
 
 
 def test_recommend_locates_a_pid_beyond_64_bits_in_a_slice(tmp_path, capsys):
-    d = changed_mpd(tmp_path / "mpd", lambda pls: pls[3].update(pid=2 ** 63))
+    d = changed_mpd(tmp_path / "mpd", lambda pls: pls[3].update(pid=2**63))
     challenge = hand_challenge(tmp_path / "challenge_set.json", slice_doc()["playlists"])
-    code, _, err = run_cli(capsys, "recommend", d, challenge, "--method", "popularity", "--out", tmp_path / "s.csv",
-                           "--quiet")
-    assert code == 2 and last_line(err) == f"error: {d / SLICE}, pid {2 ** 63}, field 'pid': {TOO_LARGE}"
+    code, _, err = run_cli(
+        capsys, "recommend", d, challenge, "--method", "popularity", "--out", tmp_path / "s.csv", "--quiet"
+    )
+    assert code == 2 and last_line(err) == f"error: {d / SLICE}, pid {2**63}, field 'pid': {TOO_LARGE}"
 
 
 @pytest.mark.parametrize("field", ["pid", "num_holdouts", "num_samples", "num_tracks", "tracks[0].pos"])
@@ -169,14 +197,18 @@ def test_recommend_locates_a_pid_beyond_64_bits_in_a_slice(tmp_path, capsys):
 def test_an_integer_beyond_64_bits_in_a_challenge_set_is_located(tmp_path, capsys, command, field):
     def change(pls):
         if field == "tracks[0].pos":
-            pls[1]["tracks"][0]["pos"] = 2 ** 64 - 1
+            pls[1]["tracks"][0]["pos"] = 2**64 - 1
         else:
-            pls[1][field] = 2 ** 64 - 1
+            pls[1][field] = 2**64 - 1
+
     challenge = hand_challenge(tmp_path / "challenge_set.json", slice_doc()["playlists"], change=change)
-    argv = (["check", mpd_dir(), "--challenge", challenge] if command == "check" else
-            ["recommend", mpd_dir(), challenge, "--method", "popularity", "--out", tmp_path / "s.csv", "--quiet"])
+    argv = (
+        ["check", mpd_dir(), "--challenge", challenge]
+        if command == "check"
+        else ["recommend", mpd_dir(), challenge, "--method", "popularity", "--out", tmp_path / "s.csv", "--quiet"]
+    )
     code, _, err = run_cli(capsys, *argv)
-    pid = 2 ** 64 - 1 if field == "pid" else 1_000_001
+    pid = 2**64 - 1 if field == "pid" else 1_000_001
     assert code == 2 and last_line(err) == f"error: {challenge}, pid {pid}, field '{field}': {TOO_LARGE}"
 
 
@@ -190,19 +222,25 @@ def test_negative_pids_and_holdouts_in_a_challenge_set_are_rule_violations(tmp_p
     def change(pls):
         pls[0]["pid"] = -7
         pls[2].update(num_tracks=pls[2]["num_samples"] - 3, num_holdouts=-3)  # consistent, but negative
+
     challenge = hand_challenge(tmp_path / "challenge_set.json", slice_doc()["playlists"], change=change)
     code, out, _ = run_cli(capsys, "check", mpd_dir(), "--challenge", challenge)
     lines = out.splitlines()
     assert code == 1 and f"{challenge}: pid -7: field 'pid': negative" in lines
     assert f"{challenge}: pid 1000002: field 'num_holdouts': negative: fewer tracks than seeds" in lines
-    holdouts = hand_challenge(tmp_path / "holdouts.json", slice_doc()["playlists"],
-                              change=lambda pls: pls[2].update(num_tracks=pls[2]["num_samples"] - 3, num_holdouts=-3))
-    code, _, err = run_cli(capsys, "recommend", mpd_dir(), holdouts, "--method", "popularity",
-                           "--out", tmp_path / "s.csv", "--quiet")
+    holdouts = hand_challenge(
+        tmp_path / "holdouts.json",
+        slice_doc()["playlists"],
+        change=lambda pls: pls[2].update(num_tracks=pls[2]["num_samples"] - 3, num_holdouts=-3),
+    )
+    code, _, err = run_cli(
+        capsys, "recommend", mpd_dir(), holdouts, "--method", "popularity", "--out", tmp_path / "s.csv", "--quiet"
+    )
     assert code == 0, err  # served all the same
 
 
 # --- 4. keys given twice -----------------------------------------------------------------------
+
 
 def test_a_key_given_twice_is_a_rule_violation(tmp_path, capsys):
     text = orjson.dumps(slice_doc()).decode()
@@ -224,30 +262,41 @@ def test_duplicate_keys_of_a_challenge_set_and_of_the_file_itself(tmp_path):
     challenge.write_text('{"version":"v0",' + text[1:].replace('"num_samples":', '"num_samples":0,"num_samples":', 1))
     assert checker.duplicate_keys(challenge) == [
         f"{challenge}: field 'version': key given more than once (the last value is the one read)",
-        f"{challenge}: pid 1000000: field 'num_samples': key given more than once (the last value is the one read)"]
+        f"{challenge}: pid 1000000: field 'num_samples': key given more than once (the last value is the one read)",
+    ]
     assert checker.duplicate_keys(mpd_dir() / SLICE) == []
 
 
 # --- 5. stats: dates beyond any calendar --------------------------------------------------------
 
-@pytest.mark.parametrize("value", [10 ** 15, -10 ** 15, 2 ** 63 - 1, -2 ** 63])
+
+@pytest.mark.parametrize("value", [10**15, -(10**15), 2**63 - 1, -(2**63)])
 def test_stats_locates_a_date_it_cannot_show(tmp_path, capsys, value):
     d = changed_mpd(tmp_path / "mpd", lambda pls: pls[3].update(modified_at=value))
     code, out, err = run_cli(capsys, "stats", d)
-    assert code == 2 and out == "" and last_line(err) == (f"error: {d / SLICE}, pid 3, field 'modified_at': "
-                                                     f"{value} seconds is not a date between the years 1677 and 2262")
+    assert (
+        code == 2
+        and out == ""
+        and last_line(err)
+        == (
+            f"error: {d / SLICE}, pid 3, field 'modified_at': "
+            f"{value} seconds is not a date between the years 1677 and 2262"
+        )
+    )
 
 
 def test_stats_shows_the_edge_dates_and_escapes_titles(tmp_path, capsys):
     def change(pls):
         for p in pls[:40]:
             p.update(name="\x1b[2Jboom", modified_at=9_223_372_036)  # the last second shown
+
     d = changed_mpd(tmp_path / "mpd", change)
     code, out, _ = run_cli(capsys, "stats", d)
     assert code == 0 and "2262-04-11" in out and "\x1b" not in out and "\\x1b[2jboom" in out
 
 
 # --- 6. a tiny MPD ------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
@@ -274,8 +323,9 @@ def test_the_title_model_with_too_few_titles_has_no_candidates(tiny):
 @pytest.mark.parametrize("method", ["two-stage", "blend", "ials"])
 def test_recommend_on_a_tiny_mpd_runs_or_says_why_not(tiny, tmp_path, capsys, n, method):
     d, challenge = tiny[n]
-    code, _, err = run_cli(capsys, "recommend", d, challenge, "--method", method, "--out", tmp_path / "s.csv",
-                           "--quiet")
+    code, _, err = run_cli(
+        capsys, "recommend", d, challenge, "--method", method, "--out", tmp_path / "s.csv", "--quiet"
+    )
     if n == 100:
         assert code == 0, err
     else:  # fewer than 500 distinct tracks: no valid submission can be written, and it says so
@@ -286,21 +336,35 @@ def test_recommend_on_a_tiny_mpd_runs_or_says_why_not(tiny, tmp_path, capsys, n,
 @pytest.mark.parametrize("method", ["two-stage", "blend", "ials"])
 def test_continue_on_a_tiny_mpd_runs(tiny, tmp_path, capsys, n, method):
     for _ in range(2):  # fitted and saved, then loaded
-        code, out, err = run_cli(capsys, "continue", tiny[n][0], "--title", "rock", "--method", method,
-                                 "--model-dir", tmp_path / "model", "--quiet", "-n", "5")
+        code, out, err = run_cli(
+            capsys,
+            "continue",
+            tiny[n][0],
+            "--title",
+            "rock",
+            "--method",
+            method,
+            "--model-dir",
+            tmp_path / "model",
+            "--quiet",
+            "-n",
+            "5",
+        )
         assert code == 0, err
         assert "rank" in out
 
 
 # --- 7. nothing from the input reaches the terminal raw -----------------------------------------
 
+
 def test_printable_escapes_control_characters_and_keeps_newlines():
     assert printable("a\x1b[31mb\x07c\x7fd\x9be\nf\tg") == "a\\x1b[31mb\\x07c\\x7fd\\x9be\nf\\x09g"
     assert printable("a\nb\r", keep_newlines=False) == "a\\x0ab\\x0d"
     assert printable("\u202eevil\u2028") == "\\u202eevil\\u2028"
     assert printable("caf\u00e9 \U0001f3b5") == "caf\u00e9 \U0001f3b5"  # ordinary text is left alone
-    err = MPDInputError("first line\x1b]0;title\x07\nsecond line", file="a\x1b[31m\nb.json", pid="\x9b1m",
-                        field="x\x00")
+    err = MPDInputError(
+        "first line\x1b]0;title\x07\nsecond line", file="a\x1b[31m\nb.json", pid="\x9b1m", field="x\x00"
+    )
     assert str(err) == "a\\x1b[31m\\x0ab.json, pid \\x9b1m, field 'x\\x00': first line\\x1b]0;title\\x07\nsecond line"
 
 
@@ -308,8 +372,9 @@ def test_an_escape_sequence_in_a_pid_is_not_echoed_raw(tmp_path, capsys):
     d = changed_mpd(tmp_path / "mpd", lambda pls: pls[3].update(pid="\x1b[31mred\x1b[0m"))
     code, _, err = run_cli(capsys, "check", d)
     assert code == 2 and "\x1b" not in err
-    assert last_line(err) == (f"error: {d / SLICE}, pid \\x1b[31mred\\x1b[0m, field 'pid': "
-                         "expected int, got str '\\x1b[31mred\\x1b[0m'")
+    assert last_line(err) == (
+        f"error: {d / SLICE}, pid \\x1b[31mred\\x1b[0m, field 'pid': expected int, got str '\\x1b[31mred\\x1b[0m'"
+    )
 
 
 def test_an_escape_sequence_in_a_folder_name_is_not_echoed_raw(tmp_path, capsys):
@@ -322,6 +387,7 @@ def test_an_escape_sequence_in_a_folder_name_is_not_echoed_raw(tmp_path, capsys)
 
 
 # --- 8. workers die with their parent -----------------------------------------------------------
+
 
 def _alive(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not count)."""
@@ -398,9 +464,17 @@ def test_a_worker_takes_sigterm_though_its_parent_catches_it(tmp_path):
 @pytest.mark.skipif(not LINUX, reason="PR_SET_PDEATHSIG is Linux's")
 def test_a_worker_whose_parent_died_before_it_was_tied_to_it_leaves():
     # as if the parent (pid 1 is never ours) had died between fork and prctl
-    code = subprocess.run([sys.executable, "-c", "from mpd_helpers import workers\n"
-                           "workers._start_worker(1, 'fork', None, ())\nprint('still here')"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    code = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from mpd_helpers import workers\nworkers._start_worker(1, 'fork', None, ())\nprint('still here')",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert code.returncode == 1 and code.stdout == "" and code.stderr == ""
 
 

@@ -26,15 +26,18 @@ def artist(name: str) -> str:
 
 def make_truth(playlists: dict[int, tuple[int, list[tuple[str, str]]]]) -> pd.DataFrame:
     """Truth rows from {pid: (category, [(track, artist), ...])}."""
-    rows = [(pid, category, pos, uri(t), artist(a))
-            for pid, (category, tracks) in playlists.items()
-            for pos, (t, a) in enumerate(tracks)]
+    rows = [
+        (pid, category, pos, uri(t), artist(a))
+        for pid, (category, tracks) in playlists.items()
+        for pos, (t, a) in enumerate(tracks)
+    ]
     return pd.DataFrame(rows, columns=["pid", "category", "pos", "track_uri", "artist_uri"])
 
 
 def make_recs(playlists: dict[int, list[str]]) -> pd.DataFrame:
-    return pd.DataFrame([(pid, uri(t)) for pid, tracks in playlists.items() for t in tracks],
-                        columns=["pid", "track_uri"])
+    return pd.DataFrame(
+        [(pid, uri(t)) for pid, tracks in playlists.items() for t in tracks], columns=["pid", "track_uri"]
+    )
 
 
 def one(result: pd.DataFrame, pid: int) -> pd.Series:
@@ -72,9 +75,13 @@ def test_rules_ndcg_first_rank_is_undiscounted():
 
 def test_fewer_than_500_and_clicks_by_tens():
     truth = make_truth({1: (1, [("a", "A")]), 2: (1, [("a", "A")]), 3: (1, [("a", "A")])})
-    recs = make_recs({1: FILLER[:9] + ["a"],      # rank 10 -> 0 clicks
-                      2: FILLER[:10] + ["a"],     # rank 11 -> 1 click
-                      3: FILLER[:24] + ["a"]})    # rank 25 -> 2 clicks
+    recs = make_recs(
+        {
+            1: FILLER[:9] + ["a"],  # rank 10 -> 0 clicks
+            2: FILLER[:10] + ["a"],  # rank 11 -> 1 click
+            3: FILLER[:24] + ["a"],
+        }
+    )  # rank 25 -> 2 clicks
     result = metrics.evaluate(recs, truth).set_index("pid")
     assert result["clicks"].tolist() == [0, 1, 2]
     assert result["r_precision"].tolist() == [0.0, 0.0, 0.0]  # |G| = 1 and rank 1 misses
@@ -107,8 +114,16 @@ def test_held_out_duplicates_count_once():
 
 
 def test_artist_credit_once_per_artist():
-    track_artists = pd.Series({uri("e"): artist("A1"), uri("f"): artist("A1"), uri("g"): artist("A2"),
-                               uri("h"): artist("A3"), uri("x"): artist("Z"), uri("a"): artist("A1")})
+    track_artists = pd.Series(
+        {
+            uri("e"): artist("A1"),
+            uri("f"): artist("A1"),
+            uri("g"): artist("A2"),
+            uri("h"): artist("A3"),
+            uri("x"): artist("Z"),
+            uri("a"): artist("A1"),
+        }
+    )
     # first |G| = 4: a (hit), e (A1: 0.25), f (A1 again: nothing), g (A2: 0.25); h (A3) comes too late
     recs = make_recs({1: ["a", "e", "f", "g", "h"]})
     row = one(metrics.evaluate(recs, make_truth(G4), track_artists=track_artists), 1)
@@ -135,12 +150,14 @@ def test_unknown_ndcg_variant():
 
 # --- agreement with a plain per-playlist implementation ---------------------------------------
 
-def reference(recs: list[str], held: list[str], held_artists: list[str], artist_of: dict,
-              variant: str) -> tuple[float, float, float, int]:
+
+def reference(
+    recs: list[str], held: list[str], held_artists: list[str], artist_of: dict, variant: str
+) -> tuple[float, float, float, int]:
     """The metrics of one playlist written straight from the rules."""
     ranked = list(dict.fromkeys(recs[:500]))
     g = set(held)
-    top = ranked[:len(g)]
+    top = ranked[: len(g)]
     r_prec = len(set(top) & g) / len(g)
     credited = {artist_of.get(t) for t in top if t not in g} & set(held_artists)
     r_art = (len(set(top) & g) + 0.25 * len(credited)) / len(g)
@@ -181,13 +198,13 @@ def test_agrees_with_plain_implementation(variant, as_object):
     # the playlists' rows may also be interleaved: only the order within a playlist counts
     interleaved = recs.assign(k=recs.groupby("pid").cumcount()).sort_values(["k", "pid"])
     pd.testing.assert_frame_equal(
-        metrics.evaluate(interleaved, truth, track_artists=track_artists, ndcg=variant), result)
+        metrics.evaluate(interleaved, truth, track_artists=track_artists, ndcg=variant), result
+    )
     result = result.set_index("pid")
     assert len(result) == 40
     for pid, group in truth.groupby("pid"):
         got = rec_rows_of(recs, pid)
-        expected = reference(got, group["track_uri"].tolist(), group["artist_uri"].tolist(),
-                             artist_of, variant)
+        expected = reference(got, group["track_uri"].tolist(), group["artist_uri"].tolist(), artist_of, variant)
         row = result.loc[pid]
         assert [row["r_precision"], row["r_precision_artist"], row["ndcg"]] == pytest.approx(expected[:3])
         assert row["clicks"] == expected[3]
@@ -210,10 +227,19 @@ def test_exact_even_when_every_hash_collides(monkeypatch):
 
 # --- summary, reading, command line -----------------------------------------------------------
 
+
 def test_summarize_overall_and_per_category():
-    per = pd.DataFrame({"pid": [1, 2, 3], "category": [1, 1, 2], "n_truth": [1, 1, 1],
-                        "r_precision": [0.5, 0.1, 0.3], "r_precision_artist": [np.nan] * 3,
-                        "ndcg": [0.4, 0.2, 0.6], "clicks": [0, 10, 51]})
+    per = pd.DataFrame(
+        {
+            "pid": [1, 2, 3],
+            "category": [1, 1, 2],
+            "n_truth": [1, 1, 1],
+            "r_precision": [0.5, 0.1, 0.3],
+            "r_precision_artist": [np.nan] * 3,
+            "ndcg": [0.4, 0.2, 0.6],
+            "clicks": [0, 10, 51],
+        }
+    )
     table = metrics.summarize(per)
     assert list(table.index) == ["all", 1, 2]
     assert table.loc["all", "count"] == 3 and table.loc[1, "count"] == 2
@@ -225,21 +251,27 @@ def test_summarize_overall_and_per_category():
 
 def test_read_submission(tmp_path):
     path = tmp_path / "sub.csv"
-    path.write_text("# comment\n\nteam_info,t,main,a@b.c\n 7 , %s ,%s\n\n8,%s\n"
-                    % (uri("a"), uri("b"), uri("c")))
+    path.write_text(f"# comment\n\nteam_info,t,main,a@b.c\n 7 , {uri('a')} ,{uri('b')}\n\n8,{uri('c')}\n")
     frame = metrics.read_submission(path)
     assert frame["pid"].tolist() == [7, 7, 8]
     assert frame["track_uri"].tolist() == [uri("a"), uri("b"), uri("c")]
-    path.write_text("team_info,t,main,a@b.c\nseven,%s\n" % uri("a"))
+    path.write_text(f"team_info,t,main,a@b.c\nseven,{uri('a')}\n")
     with pytest.raises(MPDInputError, match="line 2"):
         metrics.read_submission(path)
 
 
 def write_truth(path, truth: pd.DataFrame) -> None:
-    playlists = [{"pid": int(pid), "category": int(g["category"].iloc[0]), "source_pid": int(pid),
-                  "tracks": [{"pos": int(r.pos), "track_uri": r.track_uri, "artist_uri": r.artist_uri}
-                             for r in g.itertuples()]}
-                 for pid, g in truth.groupby("pid")]
+    playlists = [
+        {
+            "pid": int(pid),
+            "category": int(g["category"].iloc[0]),
+            "source_pid": int(pid),
+            "tracks": [
+                {"pos": int(r.pos), "track_uri": r.track_uri, "artist_uri": r.artist_uri} for r in g.itertuples()
+            ],
+        }
+        for pid, g in truth.groupby("pid")
+    ]
     path.write_text(json.dumps({"playlists": playlists}))
 
 
@@ -247,13 +279,19 @@ def test_cli_evaluate(tmp_path, capsys, monkeypatch):
     try:
         from mpd_helpers.challenge import read_truth  # noqa: F401
     except ImportError:  # parse the truth file here when the challenge module is not there
+
         def read_truth(path):
             doc = json.loads(open(path).read())
-            return pd.DataFrame([(p["pid"], p["category"], t["pos"], t["track_uri"], t["artist_uri"])
-                                 for p in doc["playlists"] for t in p["tracks"]],
-                                columns=["pid", "category", "pos", "track_uri", "artist_uri"])
-        monkeypatch.setitem(sys.modules, "mpd_helpers.challenge",
-                            types.SimpleNamespace(read_truth=read_truth))
+            return pd.DataFrame(
+                [
+                    (p["pid"], p["category"], t["pos"], t["track_uri"], t["artist_uri"])
+                    for p in doc["playlists"]
+                    for t in p["tracks"]
+                ],
+                columns=["pid", "category", "pos", "track_uri", "artist_uri"],
+            )
+
+        monkeypatch.setitem(sys.modules, "mpd_helpers.challenge", types.SimpleNamespace(read_truth=read_truth))
     truth = make_truth({1: (1, [("a", "A"), ("b", "B")]), 2: (2, [("c", "C")])})
     write_truth(tmp_path / "truth.json", truth)
     sub = tmp_path / "sub.csv"
@@ -264,8 +302,6 @@ def test_cli_evaluate(tmp_path, capsys, monkeypatch):
     assert "r_precision_artist" not in out  # not computed from the command line
     lines = {line.split()[0]: line.split() for line in out.splitlines()[2:]}
     assert lines["all"][1:3] == ["2", "0.2500"]  # count, mean R-precision (0.5 and 0)
-    assert cli.main(["evaluate", str(sub), "--truth", str(tmp_path / "truth.json"),
-                     "--ndcg", "spotify"]) == 0
+    assert cli.main(["evaluate", str(sub), "--truth", str(tmp_path / "truth.json"), "--ndcg", "spotify"]) == 0
     assert "spotify" in capsys.readouterr().out
-    assert cli.main(["evaluate", str(tmp_path / "none.csv"), "--truth",
-                     str(tmp_path / "truth.json")]) == 2
+    assert cli.main(["evaluate", str(tmp_path / "none.csv"), "--truth", str(tmp_path / "truth.json")]) == 2

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from mpd_data import challenge_build, mpd_dir
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from mpd_data import challenge_build, mpd_dir
 from mpd_helpers import dataset, factorization, matrix, model_store, neighbours, pipeline, recommend, rerank
 from mpd_helpers.model_store import StaleModel
 
@@ -126,13 +126,16 @@ def test_foreign_fitted_objects_come_back_from_their_data(data, two_stage):
     assert isinstance(model.ranker, lightgbm.LGBMRanker) and isinstance(loaded.ranker, lightgbm.Booster)
     _, _, features, _ = loaded._features(rows, loaded.matrix, loaded.has_title)
     assert len(features) > 1000
-    np.testing.assert_array_equal(loaded.ranker.predict(features, num_threads=1),
-                                  model.ranker.predict(features, num_threads=1))
+    np.testing.assert_array_equal(
+        loaded.ranker.predict(features, num_threads=1), model.ranker.predict(features, num_threads=1)
+    )
     again = model_store.load(folder)  # a loaded model saves again as it was
     (folder / "again").mkdir()
     model_store.save(again, folder / "again")
-    np.testing.assert_array_equal(model_store.load(folder / "again").ranker.predict(features, num_threads=1),
-                                  loaded.ranker.predict(features, num_threads=1))
+    np.testing.assert_array_equal(
+        model_store.load(folder / "again").ranker.predict(features, num_threads=1),
+        loaded.ranker.predict(features, num_threads=1),
+    )
 
 
 def _same(a, b) -> None:
@@ -172,23 +175,69 @@ def test_every_kind_of_value_comes_back_equal(data, tmp_path):
     ds, m = data
     model = recommend.Popularity().fit(ds, m)
     shared = [1, 2]
-    frame = pd.DataFrame({"name": pd.Series(["a", None, "ç 🎵"], dtype="str"), "n": np.arange(3, dtype=np.int32),
-                          "x": [0.5, np.nan, 2.0], "b": [True, False, True]}, index=pd.Index([10, 20, 30], name="pid"))
+    frame = pd.DataFrame(
+        {
+            "name": pd.Series(["a", None, "ç 🎵"], dtype="str"),
+            "n": np.arange(3, dtype=np.int32),
+            "x": [0.5, np.nan, 2.0],
+            "b": [True, False, True],
+        },
+        index=pd.Index([10, 20, 30], name="pid"),
+    )
     model.extra = {
-        "scalars": (None, True, 3, -2 ** 63, 2 ** 64 - 1, 2.5, float("nan"), float("-inf"), "text", np.float32(0.1),
-                    np.float64("nan"), np.int16(-7), np.uint64(2 ** 64 - 1), np.bool_(True), np.str_("s"),
-                    np.datetime64("2017-01-01"), np.complex64(1 + 2j)),
+        "scalars": (
+            None,
+            True,
+            3,
+            -(2**63),
+            2**64 - 1,
+            2.5,
+            float("nan"),
+            float("-inf"),
+            "text",
+            np.float32(0.1),
+            np.float64("nan"),
+            np.int16(-7),
+            np.uint64(2**64 - 1),
+            np.bool_(True),
+            np.str_("s"),
+            np.datetime64("2017-01-01"),
+            np.complex64(1 + 2j),
+        ),
         "nested": [shared, shared, {1: "one", "two": (2, [3]), (4, 5): None}, ()],
-        "arrays": [np.arange(6, dtype=np.int8).reshape(2, 3), np.array(["ab", "c"]), np.zeros((0, 4)),
-                   np.asfortranarray(np.ones((3, 2))), np.array(7.0), np.array([b"x"])],
-        "sparse": [m[:50].tocsc(), sp.coo_array(m[:20]), sp.csr_array(m[:10]), sp.diags(np.arange(5.0)),
-                   sp.dia_array(sp.diags(np.arange(3.0))), sp.csr_matrix(m[:5], dtype=np.float64).astype(np.int64)],
-        "pandas": [frame, frame["name"], frame.set_index("name"), pd.Index(["x", "y"], name="k"),
-                   pd.RangeIndex(2, 10, 2), pd.Series(["a", None], dtype=object),
-                   pd.Series(["p", None], dtype="string"),
-                   pd.Series([1.5, 2.5], index=pd.Index(["u", "v"]), name=("a", 1))],
-        "callables": [neighbours.ItemKNN, rerank.first_stage, functools.partial(factorization.ALS, seed=0, k=500),
-                      np.float32, np.dtype("int64")],
+        "arrays": [
+            np.arange(6, dtype=np.int8).reshape(2, 3),
+            np.array(["ab", "c"]),
+            np.zeros((0, 4)),
+            np.asfortranarray(np.ones((3, 2))),
+            np.array(7.0),
+            np.array([b"x"]),
+        ],
+        "sparse": [
+            m[:50].tocsc(),
+            sp.coo_array(m[:20]),
+            sp.csr_array(m[:10]),
+            sp.diags(np.arange(5.0)),
+            sp.dia_array(sp.diags(np.arange(3.0))),
+            sp.csr_matrix(m[:5], dtype=np.float64).astype(np.int64),
+        ],
+        "pandas": [
+            frame,
+            frame["name"],
+            frame.set_index("name"),
+            pd.Index(["x", "y"], name="k"),
+            pd.RangeIndex(2, 10, 2),
+            pd.Series(["a", None], dtype=object),
+            pd.Series(["p", None], dtype="string"),
+            pd.Series([1.5, 2.5], index=pd.Index(["u", "v"]), name=("a", 1)),
+        ],
+        "callables": [
+            neighbours.ItemKNN,
+            rerank.first_stage,
+            functools.partial(factorization.ALS, seed=0, k=500),
+            np.float32,
+            np.dtype("int64"),
+        ],
         "objects": [rerank.seed_weights(title_until=2), matrix.PlaylistOrder(np.array([[1, -1]]), np.array([True]))],
     }
     model_store.save(model, tmp_path)
@@ -198,15 +247,18 @@ def test_every_kind_of_value_comes_back_equal(data, tmp_path):
     assert loaded.extra["objects"][0](np.array([0, 2, 3])).tolist() == [[0, 0, 1], [1, 1, 1], [1, 1, 0]]
 
 
-@pytest.mark.parametrize("value, where", [
-    (np.array(["a", 1], dtype=object), r"model\.extra\['labels'\]: an array of dtype object"),
-    (lambda: 0, r"model\.extra\['labels'\]: .*<lambda> is not an allow-listed function"),
-    (functools.partial(print, 1), r"model\.extra\['labels'\]: a partial"),
-    (types.SimpleNamespace(a=1), r"model\.extra\['labels'\]: types\.SimpleNamespace"),
-    (pd.Series([1, "a"], dtype=object), r"model\.extra\['labels'\]: an object column"),
-    (pd.Series([1, 2], dtype="Int64"), r"model\.extra\['labels'\]: the pandas dtype Int64"),
-    ({3}, r"model\.extra\['labels'\]: builtins\.set"),
-])
+@pytest.mark.parametrize(
+    "value, where",
+    [
+        (np.array(["a", 1], dtype=object), r"model\.extra\['labels'\]: an array of dtype object"),
+        (lambda: 0, r"model\.extra\['labels'\]: .*<lambda> is not an allow-listed function"),
+        (functools.partial(print, 1), r"model\.extra\['labels'\]: a partial"),
+        (types.SimpleNamespace(a=1), r"model\.extra\['labels'\]: types\.SimpleNamespace"),
+        (pd.Series([1, "a"], dtype=object), r"model\.extra\['labels'\]: an object column"),
+        (pd.Series([1, 2], dtype="Int64"), r"model\.extra\['labels'\]: the pandas dtype Int64"),
+        ({3}, r"model\.extra\['labels'\]: builtins\.set"),
+    ],
+)
 def test_saving_refuses_what_is_not_data_and_names_where_it_is(data, tmp_path, value, where):
     ds, m = data
     model = recommend.Popularity().fit(ds, m)
@@ -269,6 +321,7 @@ def _edit_json(change):
         doc = json.loads((folder / "model.json").read_text())
         change(doc)
         (folder / "model.json").write_text(json.dumps(doc))
+
     return damage
 
 
@@ -279,26 +332,29 @@ def _edit_arrays(change):
             arrays = {k: npz[k] for k in npz.files}
         change(arrays, next(_nodes(doc, "sparse"))["parts"], marker)
         np.savez(folder / "arrays.npz", allow_pickle=True, **arrays)
+
     return damage
 
 
 def _write(name: str, data: bytes):
     def damage(folder: Path, marker: Path) -> None:
         (folder / name).write_bytes(data)
+
     return damage
 
 
 def _truncate(name: str):
     def damage(folder: Path, marker: Path) -> None:
         data = (folder / name).read_bytes()
-        (folder / name).write_bytes(data[:len(data) // 2])
+        (folder / name).write_bytes(data[: len(data) // 2])
+
     return damage
 
 
 def _flip_middle(folder: Path, marker: Path) -> None:
     data = bytearray((folder / "arrays.npz").read_bytes())
     middle = len(data) // 2
-    data[middle:middle + 16] = bytes(b ^ 0xFF for b in data[middle:middle + 16])
+    data[middle : middle + 16] = bytes(b ^ 0xFF for b in data[middle : middle + 16])
     (folder / "arrays.npz").write_bytes(bytes(data))
 
 
@@ -329,19 +385,26 @@ DAMAGE = {
     "unknown callable": _state("extra", {"$": "callable", "name": "os.system"}),
     "unknown node": _state("extra", {"$": "import", "name": "os"}),
     "a bare list": _state("extra", [1, 2]),
-    "dangling reference": _state("extra", {"$": "ref", "id": 10 ** 6}),
+    "dangling reference": _state("extra", {"$": "ref", "id": 10**6}),
     "dunder attribute": _state("__class__", None),
     "unknown sparse class": _edit_json(lambda doc: next(_nodes(doc, "sparse")).__setitem__("class", "lil_matrix")),
     "missing array key": _array_node(lambda node: node.__setitem__("key", "nowhere")),
     "wrong dtype in json": _array_node(lambda n: n.__setitem__("dtype", {"<f4": "<i2"}.get(n["dtype"], "<f4"))),
     "object dtype in json": _array_node(lambda node: node.__setitem__("dtype", "|O")),
     "wrong shape in json": _array_node(lambda node: node.__setitem__("shape", [*node["shape"], 1])),
-    "wrong dtype in npz": _edit_arrays(lambda arrays, parts, marker: arrays.__setitem__(
-        parts["data"]["key"], arrays[parts["data"]["key"]].astype(np.float64))),
-    "object array in npz": _edit_arrays(lambda arrays, parts, marker: arrays.__setitem__(
-        parts["data"]["key"], np.array([_Payload(marker)] * len(arrays[parts["data"]["key"]]), dtype=object))),
-    "sparse indices out of range": _edit_arrays(lambda arrays, parts, marker: arrays[parts["indices"]["key"]].__iadd__(
-        10 ** 6)),
+    "wrong dtype in npz": _edit_arrays(
+        lambda arrays, parts, marker: arrays.__setitem__(
+            parts["data"]["key"], arrays[parts["data"]["key"]].astype(np.float64)
+        )
+    ),
+    "object array in npz": _edit_arrays(
+        lambda arrays, parts, marker: arrays.__setitem__(
+            parts["data"]["key"], np.array([_Payload(marker)] * len(arrays[parts["data"]["key"]]), dtype=object)
+        )
+    ),
+    "sparse indices out of range": _edit_arrays(
+        lambda arrays, parts, marker: arrays[parts["indices"]["key"]].__iadd__(10**6)
+    ),
     "empty folder": lambda folder, marker: [p.unlink() for p in folder.iterdir()],
 }
 
@@ -364,7 +427,7 @@ def test_no_pickle_in_the_store_and_no_pickling_allowed_anywhere_in_the_package(
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and ast.get_docstring(node) is not None:
             first = node.body[0]
-            lines[first.lineno - 1:first.end_lineno] = [""] * (first.end_lineno - first.lineno + 1)
+            lines[first.lineno - 1 : first.end_lineno] = [""] * (first.end_lineno - first.lineno + 1)
     code = "\n".join(lines)
     assert re.search(r"np\.load\([^)]*allow_pickle=False\)", code)  # the one mention allowed: switching it off
     assert "pickle" not in code.replace("allow_pickle=False", "").lower()

@@ -10,9 +10,11 @@ from mpd_helpers import dataset, matrix, neighbours
 def _toy(n_train: int = 60, n_test: int = 8, n_tracks: int = 40, seed: int = 0):
     rng = np.random.default_rng(seed)
     dense = (rng.random((n_train + n_test, n_tracks)) < 0.15).astype(np.float32)
-    ds = dataset.Dataset(pd.DataFrame(), pd.DataFrame(index=range(n_tracks)),
-                         pd.DataFrame({"is_challenge": [False] * n_train + [True] * n_test,
-                                       "name": ["x"] * (n_train + n_test)}))
+    ds = dataset.Dataset(
+        pd.DataFrame(),
+        pd.DataFrame(index=range(n_tracks)),
+        pd.DataFrame({"is_challenge": [False] * n_train + [True] * n_test, "name": ["x"] * (n_train + n_test)}),
+    )
     return ds, sp.csr_matrix(dense), dense[:n_train], np.arange(n_train, n_train + n_test)
 
 
@@ -30,24 +32,27 @@ def test_a_seed_reaches_at_most_reach_playlists_and_the_sample_stands_for_the_re
     popular = train.sum(axis=0)
     assert popular.max() > 50  # some tracks are in more playlists than the reach below
     unbounded = neighbours.ItemKNN(reach=None).fit(ds, m)
-    assert np.array_equal(neighbours.ItemKNN(reach=int(popular.max())).fit(ds, m).scores(rows).toarray(),
-                          unbounded.scores(rows).toarray())  # nothing to cut: the same model
+    assert np.array_equal(
+        neighbours.ItemKNN(reach=int(popular.max())).fit(ds, m).scores(rows).toarray(), unbounded.scores(rows).toarray()
+    )  # nothing to cut: the same model
     bounded = neighbours.ItemKNN(reach=30).fit(ds, m)
     reached = bounded.train_t.getnnz(axis=1)
     assert reached.max() == 30 and np.array_equal(reached, np.minimum(popular, 30))
     # Each kept playlist of a track stands for n / reach of them: row sums are kept exactly.
     assert np.allclose(np.asarray(bounded.train_t.sum(axis=1)).ravel(), popular)
-    assert np.array_equal(neighbours.ItemKNN(reach=30).fit(ds, m).scores(rows).toarray(),
-                          bounded.scores(rows).toarray())  # the sample is drawn from the seed
+    assert np.array_equal(
+        neighbours.ItemKNN(reach=30).fit(ds, m).scores(rows).toarray(), bounded.scores(rows).toarray()
+    )  # the sample is drawn from the seed
     # Averaged over many samples, the bounded scores are the unbounded ones.
-    mean = np.mean([neighbours.ItemKNN(reach=30, seed=s).fit(ds, m).scores(rows).toarray() for s in range(200)],
-                   axis=0)
+    mean = np.mean([neighbours.ItemKNN(reach=30, seed=s).fit(ds, m).scores(rows).toarray() for s in range(200)], axis=0)
     exact = unbounded.scores(rows).toarray()
     assert np.abs(mean - exact).max() < 0.05 * exact.max()
     # Playlist-kNN bounds the training playlists a seed reaches the same way.
     whole = neighbours.PlaylistKNN(k=10, reach=None).fit(ds, m)
-    assert np.array_equal(neighbours.PlaylistKNN(k=10, reach=int(popular.max())).fit(ds, m).scores(rows).toarray(),
-                          whole.scores(rows).toarray())
+    assert np.array_equal(
+        neighbours.PlaylistKNN(k=10, reach=int(popular.max())).fit(ds, m).scores(rows).toarray(),
+        whole.scores(rows).toarray(),
+    )
     cut = neighbours.PlaylistKNN(k=10, reach=30).fit(ds, m)
     assert np.array_equal(cut.train_t.getnnz(axis=1), np.minimum(popular, 30))
     assert (cut.neighbours(rows).getnnz(axis=1) >= 10).all()
@@ -69,7 +74,7 @@ def test_playlist_knn_weights_the_k_nearest_playlists_by_powered_cosine():
     seeds = m[rows].toarray()
     length = np.maximum(train.sum(axis=1), 1)
     sim = (seeds @ train.T) / np.sqrt(np.maximum(seeds.sum(axis=1), 1)[:, None] * length[None, :])
-    sim = sim ** 2
+    sim = sim**2
     cut = -np.sort(-sim, axis=1)[:, 4:5]
     sim[sim < cut] = 0.0  # the 5 nearest, and any tied with the 5th
     assert np.allclose(knn.scores(rows).toarray(), sim @ train, rtol=1e-5, atol=1e-7)
@@ -77,10 +82,16 @@ def test_playlist_knn_weights_the_k_nearest_playlists_by_powered_cosine():
 
 def test_playlist_knn_prefers_the_closest_playlist():
     # playlists 0-2 train, 3 is the challenge row sharing 3 tracks with playlist 0, 1 with playlist 1
-    m = sp.csr_matrix(np.array([[1, 1, 1, 1, 0, 0, 0], [1, 0, 0, 0, 1, 1, 0],
-                                [0, 0, 0, 0, 0, 1, 1], [1, 1, 1, 0, 0, 0, 0]], np.float32))
-    ds = dataset.Dataset(pd.DataFrame(), pd.DataFrame(index=range(7)),
-                         pd.DataFrame({"is_challenge": [False, False, False, True], "name": ["a"] * 4}))
+    m = sp.csr_matrix(
+        np.array(
+            [[1, 1, 1, 1, 0, 0, 0], [1, 0, 0, 0, 1, 1, 0], [0, 0, 0, 0, 0, 1, 1], [1, 1, 1, 0, 0, 0, 0]], np.float32
+        )
+    )
+    ds = dataset.Dataset(
+        pd.DataFrame(),
+        pd.DataFrame(index=range(7)),
+        pd.DataFrame({"is_challenge": [False, False, False, True], "name": ["a"] * 4}),
+    )
     knn = neighbours.PlaylistKNN(k=2).fit(ds, m)
     s = knn.scores(np.array([3])).toarray()[0]
     assert s[3] > s[4] > 0 and s[6] == 0  # playlist 0's track beats playlist 1's; 2 is no neighbour
@@ -113,11 +124,15 @@ def test_rp3beta_is_a_damped_three_step_walk_and_pruning_keeps_the_strongest_ste
 def _ordered(lists: list[list[int]], challenge: list[bool], n_tracks: int, positions=None):
     """A dataset of playlists given by their tracks in order (positions 0, 1, ... unless given)."""
     pid = np.repeat(np.arange(len(lists)), [len(t) for t in lists])
-    pos = np.concatenate([np.arange(len(t)) if positions is None or positions[r] is None else positions[r]
-                          for r, t in enumerate(lists)]).astype(int)
+    pos = np.concatenate(
+        [np.arange(len(t)) if positions is None or positions[r] is None else positions[r] for r, t in enumerate(lists)]
+    ).astype(int)
     entries = pd.DataFrame({"pid": pid, "pos": pos, "track_index": np.concatenate(lists).astype(int)})
-    ds = dataset.Dataset(entries, pd.DataFrame(index=range(n_tracks)),
-                         pd.DataFrame({"is_challenge": challenge, "name": ["x"] * len(lists)}))
+    ds = dataset.Dataset(
+        entries,
+        pd.DataFrame(index=range(n_tracks)),
+        pd.DataFrame({"is_challenge": challenge, "name": ["x"] * len(lists)}),
+    )
     return ds, matrix.utility_matrix(entries, len(lists), n_tracks)
 
 

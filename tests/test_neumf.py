@@ -17,22 +17,21 @@ SMALL = dict(latent_dim=4, dense_layers=(16, 8, 4))
 
 def random_matrix(n_rows: int, n_cols: int, density: float, seed: int) -> sp.csr_matrix:
     """A random binary utility matrix."""
-    mat = sp.random(n_rows, n_cols, density=density, format="csr", random_state=seed,
-                    dtype=np.float32)
+    mat = sp.random(n_rows, n_cols, density=density, format="csr", random_state=seed, dtype=np.float32)
     mat.data[:] = 1.0
     return mat
 
 
-def planted(seed: int = 0, n_playlists: int = 300, n_groups: int = 6, pool: int = 40,
-            length: int = 14, held: int = 2):
+def planted(seed: int = 0, n_playlists: int = 300, n_groups: int = 6, pool: int = 40, length: int = 14, held: int = 2):
     """Playlists in groups, each drawing from its group's own track pool; some tracks held out."""
     rng = np.random.default_rng(seed)
     group = np.arange(n_playlists) % n_groups
     picks = np.argsort(rng.random((n_playlists, pool)), axis=1)[:, :length]
     tracks = group[:, None] * pool + picks
     rows = np.repeat(np.arange(n_playlists), length - held)
-    train = sp.csr_matrix((np.ones(rows.size, np.float32), (rows, tracks[:, held:].ravel())),
-                          shape=(n_playlists, n_groups * pool))
+    train = sp.csr_matrix(
+        (np.ones(rows.size, np.float32), (rows, tracks[:, held:].ravel())), shape=(n_playlists, n_groups * pool)
+    )
     return train, tracks[:, :held]
 
 
@@ -40,10 +39,21 @@ def test_model_structure_and_parameter_count():
     model = neumf.build_model(50, 120, **SMALL)
     tables = neumf.embeddings(model)
     assert {k: v.shape for k, v in tables.items()} == {
-        "mf_user": (50, 4), "mf_item": (120, 4), "mlp_user": (50, 8), "mlp_item": (120, 8)}
+        "mf_user": (50, 4),
+        "mf_item": (120, 4),
+        "mlp_user": (50, 8),
+        "mlp_item": (120, 8),
+    }
     names = {layer.name for layer in model.layers}
-    assert {"mf_user_embedding", "mf_item_embedding", "mlp_user_embedding",
-            "mlp_item_embedding", "layer1", "layer2", "result"} <= names
+    assert {
+        "mf_user_embedding",
+        "mf_item_embedding",
+        "mlp_user_embedding",
+        "mlp_item_embedding",
+        "layer1",
+        "layer2",
+        "result",
+    } <= names
     assert [i.dtype for i in model.inputs] == ["int32", "int32"]
     assert model.get_layer("layer1").units == 8 and model.get_layer("layer2").units == 4
     # embeddings + dense layers (16 -> 8 -> 4) + the sigmoid unit over [GMF (4), MLP (4)]
@@ -103,11 +113,9 @@ def test_rows_absent_from_a_batch_are_untouched():
     model = neumf.build_model(5, 6, **SMALL)
     before = neumf.embeddings(model)
     trainer = neumf.Trainer(model)
-    trainer.fit_arrays(np.array([0, 1, 0]), np.array([2, 3, 3]), np.array([1, 0, 1], np.float32),
-                       batch_size=3)
+    trainer.fit_arrays(np.array([0, 1, 0]), np.array([2, 3, 3]), np.array([1, 0, 1], np.float32), batch_size=3)
     after = neumf.embeddings(model)
-    for key, seen in (("mf_user", [0, 1]), ("mlp_user", [0, 1]), ("mf_item", [2, 3]),
-                      ("mlp_item", [2, 3])):
+    for key, seen in (("mf_user", [0, 1]), ("mlp_user", [0, 1]), ("mf_item", [2, 3]), ("mlp_item", [2, 3])):
         unseen = np.setdiff1d(np.arange(len(before[key])), seen)
         assert np.array_equal(before[key][unseen], after[key][unseen])
         assert np.all(before[key][seen] != after[key][seen])
@@ -147,8 +155,15 @@ def test_score_matches_predict_and_survives_save_and_load(tmp_path):
 
 def test_held_out_tracks_outscore_random_non_members():
     train, held = planted()
-    config = neumf.NeuMFConfig(latent_dim=8, dense_layers=(32, 16, 8), reg_layers=(0, 0, 0),
-                               learning_rate=0.01, epochs=6, batch_size=256, seed=0)
+    config = neumf.NeuMFConfig(
+        latent_dim=8,
+        dense_layers=(32, 16, 8),
+        reg_layers=(0, 0, 0),
+        learning_rate=0.01,
+        epochs=6,
+        batch_size=256,
+        seed=0,
+    )
     model, history = neumf.train(train, config, progress=False)
     assert history["loss"][-1] < history["loss"][0]
     rng = np.random.default_rng(1)

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import orjson
 import pytest
-
 from mpd_data import ROOT, SLICE, challenge_build, copy_dir, last_line, mpd_dir, run_cli
-from mpd_helpers import challenge, cli, io, pipeline, submission
 
+from mpd_helpers import challenge, cli, io, pipeline, submission
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -33,13 +32,14 @@ def popular_submission(path: Path, b: challenge.Build, record: bool = True, skip
     """A valid submission for the build's challenge set (the same tracks for each playlist, after ``skip``)."""
     seeds = submission.read_challenge(b.challenge_path)
     known = sorted(submission.known_tracks_from(mpd_dir(5)))
-    rows = [[t for t in known if t not in seeds[pid]][skip:skip + 500] for pid in seeds]
+    rows = [[t for t in known if t not in seeds[pid]][skip : skip + 500] for pid in seeds]
     path.parent.mkdir(exist_ok=True)
     answers = challenge.identity(b.challenge_path) if record else None
     return submission.write(path, list(seeds), rows, "team", "a@b.c", challenge=answers)
 
 
 # --- 1. nothing the tool did not make is deleted or overwritten ------------------------------
+
 
 def test_synth_refuses_a_folder_of_real_slices(tmp_path, capsys):
     real = tmp_path / "real"
@@ -78,8 +78,20 @@ def test_continue_never_replaces_a_folder_it_did_not_write(tmp_path, capsys, whe
 
 def _recommend(capsys, out, *extra):
     b = challenge_build()
-    return run_cli(capsys, "recommend", mpd_dir(5), b.challenge_path, "--truth", b.truth_path,
-                   "--method", "popularity", "--out", out, "--quiet", *extra)
+    return run_cli(
+        capsys,
+        "recommend",
+        mpd_dir(5),
+        b.challenge_path,
+        "--truth",
+        b.truth_path,
+        "--method",
+        "popularity",
+        "--out",
+        out,
+        "--quiet",
+        *extra,
+    )
 
 
 def test_recommend_refuses_to_write_over_its_inputs(tmp_path, capsys):
@@ -107,9 +119,11 @@ def test_recommend_refuses_an_input_reached_through_its_gz_name_or_a_link(tmp_pa
 def test_recommend_refuses_devices_and_folders(tmp_path, capsys):
     (tmp_path / "folder").mkdir()
     (tmp_path / "dev.csv.gz").symlink_to("/dev/null")
-    for out, message in ((Path("/dev/null"), "exists and is not a regular file"),
-                         (tmp_path / "folder", "is a directory"),
-                         (tmp_path / "dev.csv", "exists and is not a regular file")):
+    for out, message in (
+        (Path("/dev/null"), "exists and is not a regular file"),
+        (tmp_path / "folder", "is a directory"),
+        (tmp_path / "dev.csv", "exists and is not a regular file"),
+    ):
         code, _, err = _recommend(capsys, out)
         assert code == 2 and message in last_line(err) and "load:" not in err
     assert Path("/dev/null").is_char_device()
@@ -181,6 +195,7 @@ def test_verify_refuses_a_submission_of_another_challenge_set(tmp_path, capsys):
 
 # --- 2. no code runs from a file the tool reads ------------------------------------------------
 
+
 class _Payload:
     """Unpickling this creates a marker file: proof that code ran."""
 
@@ -192,8 +207,7 @@ class _Payload:
 
 
 def _continue(capsys, mpd, model_dir, *extra):
-    return run_cli(capsys, "continue", mpd, "--title", "rock", "--model-dir", model_dir, "--quiet", "-n", "5",
-                   *extra)
+    return run_cli(capsys, "continue", mpd, "--title", "rock", "--model-dir", model_dir, "--quiet", "-n", "5", *extra)
 
 
 def test_a_crafted_pickle_in_the_model_cache_is_never_run(tmp_path, capsys, monkeypatch):
@@ -215,8 +229,9 @@ def test_a_crafted_pickle_in_the_model_cache_is_never_run(tmp_path, capsys, monk
     assert "import pickle" not in (ROOT / "mpd_helpers" / "pipeline.py").read_text()
 
 
-@pytest.mark.parametrize("damage", ["truncated array", "garbage json", "no stamp", "truncated stamp",
-                                    "stamp a list", "tracks gone"])
+@pytest.mark.parametrize(
+    "damage", ["truncated array", "garbage json", "no stamp", "truncated stamp", "stamp a list", "tracks gone"]
+)
 def test_a_damaged_model_cache_is_refitted_with_one_warning(tmp_path, capsys, damage):
     mpd = copy_dir(mpd_dir(), tmp_path / "mpd")
     folder = tmp_path / "model"
@@ -259,15 +274,27 @@ def test_a_model_that_cannot_be_saved_still_answers(tmp_path, capsys, monkeypatc
 
 # --- 3. no silent wrong grade ----------------------------------------------------------------
 
+
 def test_a_built_challenge_set_without_its_truth_is_refused(tmp_path, capsys):
     b = challenge_build()
     out = tmp_path / "sub.csv"
-    code, _, err = run_cli(capsys, "recommend", mpd_dir(5), b.challenge_path, "--method", "popularity",
-                           "--out", out, "--quiet")
+    code, _, err = run_cli(
+        capsys, "recommend", mpd_dir(5), b.challenge_path, "--method", "popularity", "--out", out, "--quiet"
+    )
     assert code == 2 and "was built from MPD slices" in last_line(err) and "field 'build'" in last_line(err)
     assert not out.exists()
-    code, _, err = run_cli(capsys, "recommend", mpd_dir(5), b.challenge_path, "--method", "popularity",
-                           "--out", out, "--quiet", "--train-on-sources")
+    code, _, err = run_cli(
+        capsys,
+        "recommend",
+        mpd_dir(5),
+        b.challenge_path,
+        "--method",
+        "popularity",
+        "--out",
+        out,
+        "--quiet",
+        "--train-on-sources",
+    )
     assert code == 0 and "warning:" in err and "a grade of it is inflated" in err
 
 
@@ -277,8 +304,9 @@ def test_the_official_challenge_set_needs_no_truth(tmp_path, capsys):
     del doc["build"]
     official = tmp_path / "challenge_set.json"
     official.write_bytes(orjson.dumps(doc))
-    code, _, err = run_cli(capsys, "recommend", mpd_dir(5), official, "--method", "popularity",
-                           "--out", tmp_path / "sub.csv", "--quiet")
+    code, _, err = run_cli(
+        capsys, "recommend", mpd_dir(5), official, "--method", "popularity", "--out", tmp_path / "sub.csv", "--quiet"
+    )
     assert code == 0 and "warning" not in err
     assert submission.record(tmp_path / "sub.csv")["challenge"].startswith("sha256 ")
 
@@ -306,27 +334,52 @@ def test_recommend_refuses_a_truth_whose_playlists_are_not_in_the_challenge_set(
             p["pid"] += 500_000
 
     truth = _truth_variant(tmp_path, foreign)
-    code, _, err = run_cli(capsys, "recommend", mpd_dir(5), challenge_build().challenge_path, "--truth", truth,
-                           "--method", "popularity", "--out", tmp_path / "sub.csv", "--quiet")
+    code, _, err = run_cli(
+        capsys,
+        "recommend",
+        mpd_dir(5),
+        challenge_build().challenge_path,
+        "--truth",
+        truth,
+        "--method",
+        "popularity",
+        "--out",
+        tmp_path / "sub.csv",
+        "--quiet",
+    )
     assert code == 2 and "it belongs to another challenge set" in last_line(err) and "field 'pid'" in err
 
 
 def test_a_truth_covering_part_of_the_challenge_set_is_graded_with_a_warning(tmp_path, capsys):
     truth = _truth_variant(tmp_path, lambda doc: doc.update(playlists=doc["playlists"][:50]))
-    code, out, err = run_cli(capsys, "recommend", mpd_dir(5), challenge_build().challenge_path, "--truth", truth,
-                             "--method", "popularity", "--out", tmp_path / "sub.csv", "--quiet")
+    code, out, err = run_cli(
+        capsys,
+        "recommend",
+        mpd_dir(5),
+        challenge_build().challenge_path,
+        "--truth",
+        truth,
+        "--method",
+        "popularity",
+        "--out",
+        tmp_path / "sub.csv",
+        "--quiet",
+    )
     assert code == 0 and "warning:" in err and "50 of the 100 challenge playlists have no held-out tracks" in err
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda d: d["playlists"].append(dict(d["playlists"][0])), "pid 1000000, field 'pid': appears twice"),
-    (lambda d: d.update(playlists=[]), "field 'playlists': holds no playlists"),
-    (lambda d: d.update(playlists=None), "field 'playlists': expected an object with a 'playlists' list"),
-    (lambda d: d.update(playlists={"a": 1}), "field 'playlists': expected an object with a 'playlists' list"),
-    (lambda d: d["playlists"][0]["tracks"][0].update(track_uri=7), "field 'tracks[0].track_uri': expected str"),
-    (lambda d: d["playlists"][0].update(pid="x"), "field 'pid': expected int, got str"),
-    (lambda d: d["playlists"].__setitem__(0, None), "field 'playlists': a playlist is a NoneType"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d["playlists"].append(dict(d["playlists"][0])), "pid 1000000, field 'pid': appears twice"),
+        (lambda d: d.update(playlists=[]), "field 'playlists': holds no playlists"),
+        (lambda d: d.update(playlists=None), "field 'playlists': expected an object with a 'playlists' list"),
+        (lambda d: d.update(playlists={"a": 1}), "field 'playlists': expected an object with a 'playlists' list"),
+        (lambda d: d["playlists"][0]["tracks"][0].update(track_uri=7), "field 'tracks[0].track_uri': expected str"),
+        (lambda d: d["playlists"][0].update(pid="x"), "field 'pid': expected int, got str"),
+        (lambda d: d["playlists"].__setitem__(0, None), "field 'playlists': a playlist is a NoneType"),
+    ],
+)
 def test_a_malformed_truth_is_refused_naming_pid_and_field(tmp_path, capsys, change, message):
     b = challenge_build()
     path = popular_submission(tmp_path / "sub.csv", b)
@@ -346,12 +399,20 @@ def test_a_submission_with_a_second_line_for_a_playlist_is_not_graded(tmp_path, 
 
 # --- 4. arguments and stamps: one line, never a traceback ------------------------------------
 
-@pytest.mark.parametrize("argv", [
-    ("synth", "{tmp}/out", "--seed", "-1"), ("synth", "{tmp}/out", "--seed", str(10**29)),
-    ("challenge", "{mpd}", "{tmp}/c", "--seed", "-1"), ("challenge", "{mpd}", "{tmp}/c", "--seed", str(10**29)),
-    ("embedded", "--root", "{tmp}/e", "--seed", "-1"), ("embedded", "--root", "{tmp}/e", "--seed", str(10**29)),
-    ("embedded", "--root", "{tmp}/e", "--per-category", "0"), ("embedded", "--root", "{tmp}/e", "--slices", "0"),
-])
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("synth", "{tmp}/out", "--seed", "-1"),
+        ("synth", "{tmp}/out", "--seed", str(10**29)),
+        ("challenge", "{mpd}", "{tmp}/c", "--seed", "-1"),
+        ("challenge", "{mpd}", "{tmp}/c", "--seed", str(10**29)),
+        ("embedded", "--root", "{tmp}/e", "--seed", "-1"),
+        ("embedded", "--root", "{tmp}/e", "--seed", str(10**29)),
+        ("embedded", "--root", "{tmp}/e", "--per-category", "0"),
+        ("embedded", "--root", "{tmp}/e", "--slices", "0"),
+    ],
+)
 def test_bad_seeds_and_sizes_are_usage_errors(tmp_path, capsys, argv):
     argv = [a.format(tmp=tmp_path, mpd=mpd_dir()) for a in argv]
     with pytest.raises(SystemExit) as stop:
@@ -372,8 +433,11 @@ def test_the_embedded_data_is_made_anew_when_its_stamp_is_damaged(tmp_path, monk
 
     made = []
     monkeypatch.setattr(embedded.synthetic, "generate", lambda *a, **k: made.append(a))
-    monkeypatch.setattr(embedded.challenge, "build", lambda *a, **k: type("B", (), {
-        "coverage": __import__("pandas").DataFrame({"mean_coverage": [1.0]})})())
+    monkeypatch.setattr(
+        embedded.challenge,
+        "build",
+        lambda *a, **k: type("B", (), {"coverage": __import__("pandas").DataFrame({"mean_coverage": [1.0]})})(),
+    )
     folder = tmp_path / "synthetic-1x1000-c1-s0"
     folder.mkdir()
     (folder / io.STAMP).write_text('{"generator": 4, "sli')
@@ -389,10 +453,27 @@ def test_a_closed_stdout_is_no_traceback(tmp_path, command):
     elif command == "stats":
         argv = ["stats", mpd_dir()]
     else:
-        argv = ["recommend", mpd_dir(5), b.challenge_path, "--truth", b.truth_path, "--method", "popularity",
-                "--out", tmp_path / "r.csv", "--quiet"]
-    done = subprocess.run([sys.executable, "-m", "mpd_helpers", *map(str, argv)], cwd=ROOT, stdin=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True, timeout=300, preexec_fn=lambda: os.close(1))
+        argv = [
+            "recommend",
+            mpd_dir(5),
+            b.challenge_path,
+            "--truth",
+            b.truth_path,
+            "--method",
+            "popularity",
+            "--out",
+            tmp_path / "r.csv",
+            "--quiet",
+        ]
+    done = subprocess.run(
+        [sys.executable, "-m", "mpd_helpers", *map(str, argv)],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=300,
+        preexec_fn=lambda: os.close(1),
+    )
     assert done.returncode == 0 and "Traceback" not in done.stderr
 
 
@@ -414,7 +495,7 @@ def test_verify_prints_a_hostile_pid_escaped(tmp_path, capsys):
     b = challenge_build()
     path = popular_submission(tmp_path / "sub.csv", b, record=False)
     lines = path.read_text().splitlines()
-    lines[1] = "\x1b[2J\x1b[31mgotcha" + lines[1][lines[1].index(","):]
+    lines[1] = "\x1b[2J\x1b[31mgotcha" + lines[1][lines[1].index(",") :]
     path.write_text("\n".join(lines) + "\n")
     code, out, _ = run_cli(capsys, "verify", b.challenge_path, path)
     assert code == 1 and "\x1b" not in out and "pid \\x1b[2J\\x1b[31mgotcha" in out
@@ -428,9 +509,24 @@ def test_recommend_refuses_an_mpd_too_small_for_500_tracks(tmp_path, capsys):
     (mpd / SLICE).write_bytes(orjson.dumps(doc))
     official = tmp_path / "challenge_set.json"
     seeds = doc["playlists"][0]["tracks"][:1]
-    official.write_bytes(orjson.dumps({"playlists": [{"pid": 1_000_000, "name": "x", "num_holdouts": 9,
-                                                      "num_samples": 1, "num_tracks": 10, "tracks": seeds}]}))
-    code, _, err = run_cli(capsys, "recommend", mpd, official, "--method", "popularity", "--out",
-                           tmp_path / "sub.csv", "--quiet")
+    official.write_bytes(
+        orjson.dumps(
+            {
+                "playlists": [
+                    {
+                        "pid": 1_000_000,
+                        "name": "x",
+                        "num_holdouts": 9,
+                        "num_samples": 1,
+                        "num_tracks": 10,
+                        "tracks": seeds,
+                    }
+                ]
+            }
+        )
+    )
+    code, _, err = run_cli(
+        capsys, "recommend", mpd, official, "--method", "popularity", "--out", tmp_path / "sub.csv", "--quiet"
+    )
     assert code == 2 and "distinct tracks; a submission needs 500 per playlist" in last_line(err)
     assert not (tmp_path / "sub.csv").exists()

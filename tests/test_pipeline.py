@@ -6,8 +6,8 @@ import numpy as np
 import orjson
 import pandas as pd
 import pytest
-
 from mpd_data import challenge_build, copy_dir, mpd_dir
+
 from mpd_helpers import challenge, cli, dataset, matrix, metrics, model_store, pipeline, recommend, submission, titles
 
 
@@ -21,38 +21,59 @@ def data():
 def test_recommend_writes_a_verified_submission_and_grades_it_as_the_library_does(data, tmp_path, capsys):
     b, ds, m = data
     out = tmp_path / "sub.csv"
-    args = ["recommend", str(mpd_dir(5)), str(b.challenge_path), "--method", "playlist-knn", "--out", str(out),
-            "--truth", str(b.truth_path), "--workers", "1", "--quiet"]
+    args = [
+        "recommend",
+        str(mpd_dir(5)),
+        str(b.challenge_path),
+        "--method",
+        "playlist-knn",
+        "--out",
+        str(out),
+        "--truth",
+        str(b.truth_path),
+        "--workers",
+        "1",
+        "--quiet",
+    ]
     assert cli.main(args) == 0
     printed = capsys.readouterr()
     assert submission.verify(b.challenge_path, out) == [] and (tmp_path / "sub.csv.gz").is_file()
     for name in ("load", "fit", "recommend", "write", "verify", "grade"):
         assert f"{name}:" in printed.err and "GiB" in printed.err
     recs = pipeline.METHODS["playlist-knn"]().fit(ds, m).recommend(ds.challenge_rows, progress=False)
-    expected = metrics.evaluate(recommend.as_frame(ds, ds.challenge_rows, recs), challenge.read_truth(b.truth_path),
-                                ndcg="spotify")["r_precision"].mean()
+    expected = metrics.evaluate(
+        recommend.as_frame(ds, ds.challenge_rows, recs), challenge.read_truth(b.truth_path), ndcg="spotify"
+    )["r_precision"].mean()
     all_row = next(line for line in printed.out.splitlines() if line.startswith("all "))
     assert f"{expected:.4f}" in all_row
 
 
 def test_the_run_reports_the_training_datas_size_as_read_from_the_slices(data, tmp_path):
     b, ds, m = data
-    run = pipeline.recommend_all(mpd_dir(5), b.challenge_path, "popularity", tmp_path / "s.csv", b.truth_path,
-                                 workers=1, progress=False)
+    run = pipeline.recommend_all(
+        mpd_dir(5), b.challenge_path, "popularity", tmp_path / "s.csv", b.truth_path, workers=1, progress=False
+    )
     assert list(run.stages["stage"]) == ["load", "fit", "recommend", "write", "verify", "grade"]
     assert run.grade.loc["all", "count"] == 100
     part = dataset.read_slices(mpd_dir(5), progress=False)
     held_out = {p["source_pid"] for p in orjson.loads(b.truth_path.read_bytes())["playlists"]}
     training = part.entries[~part.playlists["pid"].isin(held_out).to_numpy()[part.entries["row"].to_numpy()]]
-    assert run.sizes == {"playlists": len(part.playlists) - len(held_out), "entries": len(training),
-                         "tracks": training["track_uri"].nunique(), "albums": training["album_uri"].nunique(),
-                         "artists": training["artist_uri"].nunique()}
+    assert run.sizes == {
+        "playlists": len(part.playlists) - len(held_out),
+        "entries": len(training),
+        "tracks": training["track_uri"].nunique(),
+        "albums": training["album_uri"].nunique(),
+        "artists": training["artist_uri"].nunique(),
+    }
 
 
-@pytest.mark.parametrize("bad, message", [
-    (["--method", "svd"], "invalid choice"),
-    (["--workers", "0"], "not a positive integer"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (["--method", "svd"], "invalid choice"),
+        (["--workers", "0"], "not a positive integer"),
+    ],
+)
 def test_recommend_rejects_bad_arguments(data, tmp_path, capsys, bad, message):
     b, _, _ = data
     with pytest.raises(SystemExit) as stop:
@@ -88,8 +109,9 @@ def test_a_new_playlist_is_served_as_a_fitted_one(data, method, tmp_path):
 
 def test_neumf_cannot_serve_a_new_playlist(data):
     _, ds, m = data
-    model = recommend.NeuMFClusters(lambda u, i: np.zeros(len(u)), np.zeros(ds.n_playlists, int),
-                                    titles.TitleModel()).fit(ds, m)
+    model = recommend.NeuMFClusters(
+        lambda u, i: np.zeros(len(u)), np.zeros(ds.n_playlists, int), titles.TitleModel()
+    ).fit(ds, m)
     with pytest.raises(NotImplementedError):
         model.add_playlists([[0]], pd.Series(["x"]))
 
@@ -115,10 +137,13 @@ def test_continue_fits_once_then_reuses_the_saved_model(tmp_path, capsys):
     assert "load:" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("bad, message", [
-    ([], "give a title, seed tracks, or both"),
-    (["--track", "spotify:track:0000000000000000000000"], "not in the dataset"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ([], "give a title, seed tracks, or both"),
+        (["--track", "spotify:track:0000000000000000000000"], "not in the dataset"),
+    ],
+)
 def test_continue_names_what_is_wrong(tmp_path, capsys, bad, message):
     assert cli.main(["continue", str(mpd_dir(1)), "--model-dir", str(tmp_path / "m"), "--quiet", *bad]) == 2
     assert message in capsys.readouterr().err

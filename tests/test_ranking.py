@@ -7,10 +7,8 @@ from mpd_helpers import ranking
 
 
 def test_top_n_ranks_removes_seeds_and_fills_with_popular_tracks():
-    scores = sp.csr_matrix(np.array([[0.9, 0.0, 0.5, 0.7, 0.0, 0.0],
-                                     [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]], np.float32))
-    seeds = sp.csr_matrix(np.array([[0, 0, 0, 1, 0, 0],
-                                    [0, 1, 0, 0, 0, 1]], np.float32))
+    scores = sp.csr_matrix(np.array([[0.9, 0.0, 0.5, 0.7, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]], np.float32))
+    seeds = sp.csr_matrix(np.array([[0, 0, 0, 1, 0, 0], [0, 1, 0, 0, 0, 1]], np.float32))
     popular = np.array([3, 1, 5, 0, 4, 2])
     out = ranking.top_n(scores, seeds, popular, n=4)
     assert out[0].tolist() == [0, 2, 1, 5]  # 0.9, 0.5 (3 is a seed), then popular 1, 5
@@ -18,8 +16,9 @@ def test_top_n_ranks_removes_seeds_and_fills_with_popular_tracks():
 
 
 def test_zero_scores_are_still_candidates_and_ties_break_by_index():
-    scores = sp.coo_matrix((np.array([0.0, 0.0, 0.2]), (np.array([0, 0, 0]), np.array([4, 2, 1]))),
-                           shape=(1, 5)).tocsr()
+    scores = sp.coo_matrix(
+        (np.array([0.0, 0.0, 0.2]), (np.array([0, 0, 0]), np.array([4, 2, 1]))), shape=(1, 5)
+    ).tocsr()
     out = ranking.top_n(scores, sp.csr_matrix((1, 5)), np.arange(5), n=5)
     assert out[0].tolist() == [1, 2, 4, 0, 3]
 
@@ -30,8 +29,7 @@ def test_a_short_popular_list_leaves_minus_one():
 
 
 def test_top_k_per_row_keeps_the_largest_with_ties_to_the_smaller_column():
-    m = sp.csr_matrix(np.array([[0.1, 0.5, 0.5, 0.3, 0.5],
-                                [0.0, 0.25, 0.0, 0.0, 0.0]], np.float32))
+    m = sp.csr_matrix(np.array([[0.1, 0.5, 0.5, 0.3, 0.5], [0.0, 0.25, 0.0, 0.0, 0.0]], np.float32))
     kept = ranking.top_k_per_row(m, 2).toarray()
     assert kept[0].tolist() == [0, 0.5, 0.5, 0, 0] and kept[1].tolist() == [0, 0.25, 0, 0, 0]
     with_ties = ranking.top_k_per_row(m, 2, ties=True).toarray()
@@ -76,4 +74,4 @@ def test_only_the_entries_at_least_each_rows_kth_are_sorted_and_the_result_is_th
         got = ranking.top_n(m, seeds, popular, n)
         for r in range(30):  # the full sort: best score first, ties to the smaller track, no seeds
             cand = [c for c in np.lexsort((np.arange(400), -dense[r])) if dense[r, c] != 0 and not seeds[r, c]]
-            assert list(got[r][:min(n, len(cand))]) == cand[:n]
+            assert list(got[r][: min(n, len(cand))]) == cand[:n]

@@ -9,8 +9,8 @@ same output; and the batch size never changes a result.
 import numpy as np
 import pytest
 import scipy.sparse as sp
-
 from mpd_data import challenge_build, mpd_dir
+
 from mpd_helpers import dataset, factorization, matrix, neighbours, recommend, rerank, titles
 from mpd_helpers.ranking import top_k_per_row
 
@@ -29,13 +29,19 @@ def _blend(**kwargs) -> rerank.Blend:
 
 
 def _small_sources() -> dict:
-    return {"item-kNN": neighbours.ItemKNN, "playlist-kNN": neighbours.PlaylistKNN, "title": titles.TitleModel,
-            "iALS": lambda: factorization.ALS(factors=16, iterations=3, k=100), "successors": neighbours.Successors}
+    return {
+        "item-kNN": neighbours.ItemKNN,
+        "playlist-kNN": neighbours.PlaylistKNN,
+        "title": titles.TitleModel,
+        "iALS": lambda: factorization.ALS(factors=16, iterations=3, k=100),
+        "successors": neighbours.Successors,
+    }
 
 
 def _small_first_stage(models: dict) -> rerank.Blend:
-    return rerank.Blend([models["item-kNN"], models["iALS"], models["title"]],
-                        rerank.seed_weights(title_until=1, seeded=(1.0, 1.0)))
+    return rerank.Blend(
+        [models["item-kNN"], models["iALS"], models["title"]], rerank.seed_weights(title_until=1, seeded=(1.0, 1.0))
+    )
 
 
 def test_two_stage_ranks_each_pooled_source_best_and_shares_its_models(data):
@@ -45,8 +51,10 @@ def test_two_stage_ranks_each_pooled_source_best_and_shares_its_models(data):
     assert ranker.candidate_model.components[0] is ranker.models["item-kNN"]  # fitted once, shared
     i, c, _, _ = ranker._features(rows, m, ranker.has_title)
     ranked = sp.csr_matrix((np.ones(len(i)), (i, c)), shape=(len(rows), m.shape[1]))
-    for best in (top_k_per_row(ranker.models["playlist-kNN"].candidates(rows), 30),
-                 top_k_per_row(ranker.candidate_model.candidates(rows), 60)):
+    for best in (
+        top_k_per_row(ranker.models["playlist-kNN"].candidates(rows), 30),
+        top_k_per_row(ranker.candidate_model.candidates(rows), 60),
+    ):
         assert (best - best.multiply(ranked)).nnz == 0  # nothing of a pooled source's best is left out
     new = ranker.add_playlists(ds.track_lists(rows[:3]), ds.playlists["name"].iloc[rows[:3]])
     assert all(model.matrix.shape[0] == ds.n_playlists + 3 for model in ranker._tree())  # each part once
@@ -67,8 +75,9 @@ FACTORIES = {
     "RP3beta, pruned": lambda n: neighbours.RP3beta(prune=50),
     "successors": lambda n: neighbours.Successors(fallback=titles.TitleModel()),
     "item-kNN, damped, length-weighted": lambda n: neighbours.ItemKNN(damping=0.7, length_weight=True),
-    "two-stage": lambda n: rerank.LearnedRanker(_small_sources(), _small_first_stage, pool={"playlist-kNN": 30},
-                                                depth=60, per_category=5, n_estimators=20),
+    "two-stage": lambda n: rerank.LearnedRanker(
+        _small_sources(), _small_first_stage, pool={"playlist-kNN": 30}, depth=60, per_category=5, n_estimators=20
+    ),
     "first stage with iALS": lambda n: rerank.first_stage({name: make() for name, make in _small_sources().items()}),
     "iALS": lambda n: factorization.ALS(factors=16, iterations=3, k=300, fallback=titles.TitleModel()),
 }
@@ -95,8 +104,7 @@ def test_contract(data, kind):
         assert len(np.unique(out[i])) == 500, f"row {row}: repeated tracks"
         assert not np.isin(out[i], m[row].indices).any(), f"row {row}: a seed is recommended"
     # seedless playlists: the fallback's list, or else the most popular tracks
-    served = model.fallback.recommend(rows[seedless], n=500, progress=False) if model.fallback \
-        else None
+    served = model.fallback.recommend(rows[seedless], n=500, progress=False) if model.fallback else None
     if model.needs_seeds:
         expected = served if served is not None else np.tile(model.popular[:500], (seedless.sum(), 1))
         assert (out[seedless] == expected).all()
@@ -122,9 +130,13 @@ def test_neumf_clusters_rank_by_the_model_score(data):
     rows = ds.challenge_rows
     seedless = m[rows].getnnz(axis=1) == 0
     one_cluster = np.zeros(ds.n_playlists, int)  # every training track is a candidate
-    best_is_5 = lambda u, i: (i == 5).astype(float)
-    out = recommend.NeuMFClusters(best_is_5, one_cluster, titles.TitleModel()).fit(ds, m).recommend(
-        rows, progress=False)
+
+    def best_is_5(u, i):
+        return (i == 5).astype(float)
+
+    out = (
+        recommend.NeuMFClusters(best_is_5, one_cluster, titles.TitleModel()).fit(ds, m).recommend(rows, progress=False)
+    )
     has5 = np.asarray(m[rows][:, 5].todense()).ravel() > 0
     assert (out[~seedless & ~has5, 0] == 5).all()
 
@@ -133,13 +145,15 @@ def test_blend_serves_seedless_playlists_by_title_and_reranker_reorders(data):
     ds, m = data
     rows = ds.challenge_rows
     seedless = m[rows].getnnz(axis=1) == 0
-    assert rerank.seed_weights(title_until=1)(np.array([0, 1, 5])).tolist() == [[0, 0, 1], [1, 1, 1],
-                                                                                [1, 1, 0]]
+    assert rerank.seed_weights(title_until=1)(np.array([0, 1, 5])).tolist() == [[0, 0, 1], [1, 1, 1], [1, 1, 0]]
     plain = _blend().fit(ds, m)
     a = plain.recommend(rows[seedless], n=50, progress=False)
     b = titles.TitleModel().fit(ds, m).recommend(rows[seedless], n=50, progress=False)
     assert (a == b).all()  # the title model alone, scaled: the same order
-    favourite = lambda u, i: (i % 97 == 0).astype(np.float32)  # a re-ranker that loves some tracks
+
+    def favourite(u, i):
+        return (i % 97 == 0).astype(np.float32)  # a re-ranker that loves some tracks
+
     reranked = _blend(reranker=favourite, rerank_weight=5.0).fit(ds, m)
     seeded = rows[~seedless][:20]
     top = reranked.recommend(seeded, n=500, progress=False)

@@ -74,7 +74,6 @@ def test_a_record_with_an_unknown_kind_is_refused(tmp_path):
         figures.read(path)
 
 
-
 def test_the_reference_covers_every_chapter_that_depends_on_the_model():
     assert {"02_neumf", "03_clustering", "04_application", "06_evaluation"} <= set(_reference())
     kinds = {entry["kind"] for chapter in _reference().values() for entry in chapter.values()}

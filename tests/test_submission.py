@@ -30,9 +30,16 @@ def valid_tracks() -> np.ndarray:
 
 
 def challenge_track(track_uri: str, pos: int) -> dict:
-    return {"pos": pos, "artist_name": "An Artist", "track_uri": track_uri,
-            "artist_uri": "spotify:artist:" + "1" * 22, "track_name": "A Song",
-            "album_uri": "spotify:album:" + "2" * 22, "duration_ms": 200000, "album_name": "An Album"}
+    return {
+        "pos": pos,
+        "artist_name": "An Artist",
+        "track_uri": track_uri,
+        "artist_uri": "spotify:artist:" + "1" * 22,
+        "track_name": "A Song",
+        "album_uri": "spotify:album:" + "2" * 22,
+        "duration_ms": 200000,
+        "album_name": "An Album",
+    }
 
 
 @pytest.fixture
@@ -40,15 +47,28 @@ def challenge_path(tmp_path):
     playlists = []
     for pid in PIDS:
         tracks = [challenge_track(t, pos) for pos, t in enumerate(seeds_of(pid))]
-        playlist = {"pid": pid, "num_holdouts": 20, "num_samples": len(tracks),
-                    "num_tracks": len(tracks) + 20, "tracks": tracks}
+        playlist = {
+            "pid": pid,
+            "num_holdouts": 20,
+            "num_samples": len(tracks),
+            "num_tracks": len(tracks) + 20,
+            "tracks": tracks,
+        }
         if tracks:
             playlist["name"] = f"mix {pid}"
         playlists.append(playlist)
     path = tmp_path / "challenge_set.json"
-    path.write_text(json.dumps({"date": "2018-01-16 08:47:28.198015", "version": "v1",
-                                "name": "challenge_set", "description": "test challenge",
-                                "playlists": playlists}))
+    path.write_text(
+        json.dumps(
+            {
+                "date": "2018-01-16 08:47:28.198015",
+                "version": "v1",
+                "name": "challenge_set",
+                "description": "test challenge",
+                "playlists": playlists,
+            }
+        )
+    )
     return path
 
 
@@ -86,6 +106,7 @@ def only(problems, text: str) -> submission.Problem:
 
 
 # --- writing -----------------------------------------------------------------------------------
+
 
 def test_round_trip_and_gzip_copy(valid_path):
     text = valid_path.read_text()
@@ -131,6 +152,7 @@ def test_failed_write_leaves_previous_files(valid_path, monkeypatch, fail_on_cal
 
 
 # --- the verifier's rules ----------------------------------------------------------------------
+
 
 def test_valid_submission_has_no_problem(challenge_path, valid_path):
     assert submission.verify(challenge_path, valid_path) == []
@@ -229,8 +251,9 @@ def test_seed_of_another_playlist_is_allowed(challenge_path, valid_path):
     assert submission.verify(challenge_path, rewrite(valid_path, lines)) == []
 
 
-@pytest.mark.parametrize("bad", ["spotify:track:short", "spotify:album:" + "a" * 22,
-                                 "spotify:track:" + "a" * 21 + "!", ""])
+@pytest.mark.parametrize(
+    "bad", ["spotify:track:short", "spotify:album:" + "a" * 22, "spotify:track:" + "a" * 21 + "!", ""]
+)
 def test_malformed_track_uri(challenge_path, valid_path, bad):
     lines = lines_of(valid_path)
     tracks = fields(lines[2])[1:]
@@ -243,8 +266,9 @@ def test_malformed_track_uri(challenge_path, valid_path, bad):
 def test_playlist_count(challenge_path, valid_path):
     lines = lines_of(valid_path)[:-1]
     problems = submission.verify(challenge_path, rewrite(valid_path, lines))
-    assert messages(problems) == [(None, None, "2 playlist lines, the challenge set has 3 playlists; "
-                                                "1 challenge pids have no line: 1000002")]
+    assert messages(problems) == [
+        (None, None, "2 playlist lines, the challenge set has 3 playlists; 1 challenge pids have no line: 1000002")
+    ]
     report = submission.format_report(problems)
     assert report.splitlines()[-1].startswith("1 problem found")
 
@@ -271,6 +295,7 @@ def test_bad_challenge_set(tmp_path, valid_path):
 
 # --- command line ------------------------------------------------------------------------------
 
+
 def test_cli_exit_codes(challenge_path, valid_path, capsys):
     assert cli.main(["verify", str(challenge_path), str(valid_path)]) == 0
     assert "0 problems found" in capsys.readouterr().out
@@ -287,9 +312,19 @@ def test_cli_known_tracks_from_mpd(challenge_path, valid_path, tmp_path, capsys)
     mpd = tmp_path / "mpd"
     mpd.mkdir()
     tracks = [challenge_track(t, pos) for pos, t in enumerate(valid_tracks().ravel()[1:])]
-    playlist = {"name": "all", "collaborative": "false", "pid": 0, "modified_at": 1500000000,
-                "num_tracks": len(tracks), "num_albums": 1, "num_followers": 1, "tracks": tracks,
-                "num_edits": 1, "duration_ms": 200000 * len(tracks), "num_artists": 1}
+    playlist = {
+        "name": "all",
+        "collaborative": "false",
+        "pid": 0,
+        "modified_at": 1500000000,
+        "num_tracks": len(tracks),
+        "num_albums": 1,
+        "num_followers": 1,
+        "tracks": tracks,
+        "num_edits": 1,
+        "duration_ms": 200000 * len(tracks),
+        "num_artists": 1,
+    }
     (mpd / "mpd.slice.0-999.json").write_text(json.dumps({"info": {}, "playlists": [playlist]}))
     assert cli.main(["verify", str(challenge_path), str(valid_path), "--mpd", str(mpd)]) == 1
     assert f"1 unknown tracks: {uri(0)}" in capsys.readouterr().out

@@ -5,8 +5,8 @@ import filecmp
 import numpy as np
 import orjson
 import pytest
-
 from mpd_data import mpd_dir
+
 from mpd_helpers import checker, dataset, synthetic
 from mpd_helpers.dataset import PLAYLIST_FIELDS, TRACK_FIELDS
 
@@ -63,12 +63,15 @@ def test_each_slice_is_the_same_whatever_the_number_of_workers(tmp_path):
 
 
 def test_the_catalogue_grows_with_the_playlists_as_the_mpds_does():
-    small, large = (synthetic.Catalogue(np.random.default_rng(0), n, synthetic.SynthConfig()) for n in (10_000, 1_000_000))
+    small, large = (
+        synthetic.Catalogue(np.random.default_rng(0), n, synthetic.SynthConfig()) for n in (10_000, 1_000_000)
+    )
     assert len(small.artist_uri) == 36_000  # 1,500 per genre up to 10,000 playlists
     assert 290_000 <= len(large.artist_uri) <= 310_000  # the MPD: 295,860 artists played at 1M playlists
     assert len(np.unique(large.track_uri)) == len(large.track_uri)
-    assert (large.track_artist[np.searchsorted(large.track_album, np.arange(len(large.album_uri)))]
-            == large.album_artist).all()
+    assert (
+        large.track_artist[np.searchsorted(large.track_album, np.arange(len(large.album_uri)))] == large.album_artist
+    ).all()
 
 
 def test_shape_of_the_data_follows_the_mpd(doc):
@@ -92,12 +95,14 @@ def test_structure_a_recommender_can_learn(doc):
             counts[t["track_uri"]] = counts.get(t["track_uri"], 0) + 1
     c = np.sort(np.array(list(counts.values())))[::-1]
     assert c[0] > 20 * np.median(c)  # long-tailed popularity
+
     # Playlists with the same plain title share far more artists than random pairs.
     def artists(p):
         return {t["artist_uri"] for t in p["tracks"]}
+
     country = [artists(p) for p in pls if p["name"].lower() == "country"]
     rap = [artists(p) for p in pls if p["name"].lower() == "rap"]
-    within = np.mean([len(a & b) > 0 for i, a in enumerate(country) for b in country[i + 1:]])
+    within = np.mean([len(a & b) > 0 for i, a in enumerate(country) for b in country[i + 1 :]])
     across = np.mean([len(a & b) > 0 for a in country for b in rap])
     assert within > 3 * across
 

@@ -2,8 +2,8 @@
 
 import numpy as np
 import pandas as pd
-
 from mpd_data import challenge_build, mpd_dir
+
 from mpd_helpers import dataset, matrix, titles
 
 

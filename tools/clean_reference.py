@@ -32,7 +32,8 @@ NATIVE_LOG_LINE = re.compile(
     r"|[IWEF]\d{4} [\d:.]+ +\d+ \S+:\d+\] .*"
     r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
     r"|To enable the following instructions: .*rebuild TensorFlow with the appropriate compiler flags\.)\n?",
-    re.MULTILINE)
+    re.MULTILINE,
+)
 
 
 def resolve_redraws(text: str) -> str:
@@ -47,8 +48,12 @@ def merge_streams(outputs: list) -> list:
     """Join consecutive stream outputs of the same stream and resolve their redraws."""
     merged: list = []
     for out in outputs:
-        if (out.output_type == "stream" and merged and merged[-1].output_type == "stream"
-                and merged[-1].name == out.name):
+        if (
+            out.output_type == "stream"
+            and merged
+            and merged[-1].output_type == "stream"
+            and merged[-1].name == out.name
+        ):
             merged[-1].text += out.text
         else:
             merged.append(out)
@@ -70,8 +75,9 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if "injected-parameters" in tags:
             raise SystemExit("a papermill injected-parameters cell must not enter a reference notebook")
         if cell.cell_type == "code":
-            cell.outputs = merge_streams([out for out in cell.outputs
-                                          if not (out.output_type == "stream" and out.name == "stderr")])
+            cell.outputs = merge_streams(
+                [out for out in cell.outputs if not (out.output_type == "stream" and out.name == "stderr")]
+            )
     return nb
 
 

@@ -88,17 +88,19 @@ def table(out: Path, names: list[str], passed: dict[str, bool]) -> str:
         frame.insert(0, "chapter", chapter)
         frames.append(frame)
     moves = pd.concat(frames)
-    lines = [f"Measured with `python tools/cross_check.py` on one {platform.machine()} machine "
-             f"({os.cpu_count()} cores) against references recorded with its default setting. A cell "
-             "is the largest move of any figure of its row from that figure's reference, in the "
-             "unit of the tolerance (0: bit-identical).", "",
-             "| figures | " + " | ".join(names) + " | tolerance |",
-             "|---|" + "---:|" * len(names) + "---|"]
+    lines = [
+        f"Measured with `python tools/cross_check.py` on one {platform.machine()} machine "
+        f"({os.cpu_count()} cores) against references recorded with its default setting. A cell "
+        "is the largest move of any figure of its row from that figure's reference, in the "
+        "unit of the tolerance (0: bit-identical).",
+        "",
+        "| figures | " + " | ".join(names) + " | tolerance |",
+        "|---|" + "---:|" * len(names) + "---|",
+    ]
     for (chapter, kind), group in moves.groupby(["chapter", "kind"], sort=True):
         cells = _largest_moves(group, names)
         label = f"{chapter}: {len(group)} × {kind}"
-        lines.append(f"| {label} | " + " | ".join(cells[n] for n in names)
-                     + f" | {figures.TOLERANCES[kind]} |")
+        lines.append(f"| {label} | " + " | ".join(cells[n] for n in names) + f" | {figures.TOLERANCES[kind]} |")
     lines.append("| `make test` | " + " | ".join("passed" if passed.get(n) else "failed" for n in names) + " | |")
     return "\n".join(lines) + "\n"
 

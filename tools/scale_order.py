@@ -30,8 +30,19 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
-from mpd_helpers import challenge, dataset, embedded, factorization, matrix, metrics, neighbours  # noqa: E402
-from mpd_helpers import recommend, rerank, synthetic, titles  # noqa: E402
+from mpd_helpers import (  # noqa: E402  # noqa: E402
+    challenge,
+    dataset,
+    embedded,
+    factorization,
+    matrix,
+    metrics,
+    neighbours,
+    recommend,
+    rerank,
+    synthetic,
+    titles,
+)
 from mpd_helpers import io as files  # noqa: E402
 
 METRICS = ("r_precision", "ndcg", "clicks")
@@ -40,19 +51,23 @@ SINGLE_MODELS = ("item-kNN", "playlist-kNN", "iALS")
 
 def systems(seed: int = 0) -> dict:
     """The systems graded at every size, as chapter 6 builds them."""
-    return {"item-kNN": lambda: neighbours.ItemKNN(fallback=titles.SameTitle()),
-            "item-kNN, damping 0.3, length-weighted":
-                lambda: neighbours.ItemKNN(fallback=titles.SameTitle(), damping=0.3, length_weight=True),
-            "RP3beta": lambda: neighbours.RP3beta(beta=0.6, fallback=titles.TitleModel()),
-            "playlist-kNN": lambda: neighbours.PlaylistKNN(fallback=titles.TitleModel()),
-            "iALS": lambda: factorization.ALS(seed=seed, fallback=titles.TitleModel()),
-            "blend": rerank.neighbour_blend,
-            "first stage": lambda: rerank.first_stage_alone(seed),
-            "two-stage": lambda: rerank.two_stage(seed)}
+    return {
+        "item-kNN": lambda: neighbours.ItemKNN(fallback=titles.SameTitle()),
+        "item-kNN, damping 0.3, length-weighted": lambda: neighbours.ItemKNN(
+            fallback=titles.SameTitle(), damping=0.3, length_weight=True
+        ),
+        "RP3beta": lambda: neighbours.RP3beta(beta=0.6, fallback=titles.TitleModel()),
+        "playlist-kNN": lambda: neighbours.PlaylistKNN(fallback=titles.TitleModel()),
+        "iALS": lambda: factorization.ALS(seed=seed, fallback=titles.TitleModel()),
+        "blend": rerank.neighbour_blend,
+        "first stage": lambda: rerank.first_stage_alone(seed),
+        "two-stage": lambda: rerank.two_stage(seed),
+    }
 
 
-def grade_size(slices: int, per_category: int, root: Path | None, cache: Path, seed: int = 0,
-               only: list[str] | None = None) -> dict[str, pd.DataFrame]:
+def grade_size(
+    slices: int, per_category: int, root: Path | None, cache: Path, seed: int = 0, only: list[str] | None = None
+) -> dict[str, pd.DataFrame]:
     """Every system's per-playlist grade at one size (from the cache where it is there)."""
     paths = embedded.ensure(root, n_slices=slices, per_category=per_category, seed=seed)
     folder = cache / f"{slices}x1000-c{per_category}-s{seed}-g{synthetic.GENERATOR_VERSION}"  # data of this generator
@@ -72,8 +87,11 @@ def grade_size(slices: int, per_category: int, root: Path | None, cache: Path, s
             recs = make().fit(ds, m).recommend(rows)
             grade = metrics.evaluate(recommend.as_frame(ds, rows, recs), truth, ndcg="spotify")
             files.write_with(path, grade.to_parquet, suffix=".parquet")
-            print(f"{slices} slices, {name}: {time.perf_counter() - start:.0f} s, "
-                  f"R-precision {grade['r_precision'].mean():.4f}", flush=True)
+            print(
+                f"{slices} slices, {name}: {time.perf_counter() - start:.0f} s, "
+                f"R-precision {grade['r_precision'].mean():.4f}",
+                flush=True,
+            )
         graded[name] = pd.read_parquet(path)
     return graded
 
@@ -91,10 +109,28 @@ def summary(graded: dict[str, pd.DataFrame], slices: int, per_category: int) -> 
                 blocks.append(table.reset_index().assign(reference=reference, metric=metric))
     out = pd.concat(blocks, ignore_index=True)
     n_train = int(slices * 1000 - 10 * per_category)
-    return out.assign(slices=slices, training_playlists=n_train, challenge_playlists=10 * per_category,
-                      best_single=best)[
-        ["slices", "training_playlists", "challenge_playlists", "reference", "best_single", "metric", "category",
-         "system", "count", "mean", "low", "high", "diff", "diff_low", "diff_high", "significant"]]
+    return out.assign(
+        slices=slices, training_playlists=n_train, challenge_playlists=10 * per_category, best_single=best
+    )[
+        [
+            "slices",
+            "training_playlists",
+            "challenge_playlists",
+            "reference",
+            "best_single",
+            "metric",
+            "category",
+            "system",
+            "count",
+            "mean",
+            "low",
+            "high",
+            "diff",
+            "diff_low",
+            "diff_high",
+            "significant",
+        ]
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     table = pd.concat(tables, ignore_index=True)
     files.write_with(args.out, lambda p: table.to_csv(p, index=False, float_format="%.5f"), suffix=".csv")
     shown = table.query("category == 'all' and reference == 'item-kNN'").pivot_table(
-        index=["slices", "system"], columns="metric", values="mean")
+        index=["slices", "system"], columns="metric", values="mean"
+    )
     print(shown.round(4).to_string())
     print(f"wrote {args.out}")
     return 0
