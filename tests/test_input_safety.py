@@ -418,7 +418,7 @@ PARENT = textwrap.dedent("""
     from mpd_helpers import cli, workers
 
     def task(i):
-        print(os.getpid(), flush=True)
+        os.write(1, f"{os.getpid()}\\n".encode())  # one write: two workers' lines never interleave
         time.sleep(300)
 
     if __name__ == "__main__":
