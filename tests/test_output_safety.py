@@ -76,15 +76,17 @@ def test_continue_never_replaces_a_folder_it_did_not_write(tmp_path, capsys, whe
     assert snapshot(target) == before
 
 
-def _recommend(capsys, out, *extra):
+def _recommend(capsys, out, *extra, truth=None):
+    """`recommend` of the popular tracks for the shared challenge set, graded by ``truth`` (its own by default)."""
     b = challenge_build()
+    truth = b.truth_path if truth is None else truth
     return run_cli(
         capsys,
         "recommend",
         mpd_dir(5),
         b.challenge_path,
         "--truth",
-        b.truth_path,
+        truth,
         "--method",
         "popularity",
         "--out",
@@ -334,37 +336,13 @@ def test_recommend_refuses_a_truth_whose_playlists_are_not_in_the_challenge_set(
             p["pid"] += 500_000
 
     truth = _truth_variant(tmp_path, foreign)
-    code, _, err = run_cli(
-        capsys,
-        "recommend",
-        mpd_dir(5),
-        challenge_build().challenge_path,
-        "--truth",
-        truth,
-        "--method",
-        "popularity",
-        "--out",
-        tmp_path / "sub.csv",
-        "--quiet",
-    )
+    code, _, err = _recommend(capsys, tmp_path / "sub.csv", truth=truth)
     assert code == 2 and "it belongs to another challenge set" in last_line(err) and "field 'pid'" in err
 
 
 def test_a_truth_covering_part_of_the_challenge_set_is_graded_with_a_warning(tmp_path, capsys):
     truth = _truth_variant(tmp_path, lambda doc: doc.update(playlists=doc["playlists"][:50]))
-    code, out, err = run_cli(
-        capsys,
-        "recommend",
-        mpd_dir(5),
-        challenge_build().challenge_path,
-        "--truth",
-        truth,
-        "--method",
-        "popularity",
-        "--out",
-        tmp_path / "sub.csv",
-        "--quiet",
-    )
+    code, out, err = _recommend(capsys, tmp_path / "sub.csv", truth=truth)
     assert code == 0 and "warning:" in err and "50 of the 100 challenge playlists have no held-out tracks" in err
 
 
