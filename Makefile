@@ -7,6 +7,7 @@
 #   make cross-check make test under other thread counts and floating-point kernels (~1 h)
 #   make clean       remove what the targets above generate (not .venv, not data/)
 #   NB=02            (with book, reference or test) only the chapters whose name starts so
+#                    (book first runs the chapters they read from, if those have not run)
 #
 # With the real MPD:  make book DATA_DIR=/path/to/mpd CHALLENGE=/path/to/challenge_set.json
 #                    (and TRUTH=/path/to/challenge_truth.json for a challenge set built locally)
@@ -29,12 +30,33 @@ GENERATED := book/generated
 NB ?=
 NOTEBOOKS = $(sort $(wildcard notebooks/$(if $(NB),$(NB)*,[0-9][0-9]_*).py))
 
+# The chapters hand their results to each other through files in the work directory. Each
+# chapter's NEEDS lists the chapters whose files it reads (directly or through another), and
+# WRITES the file that shows a chapter has run; `make book NB=06` first runs any chapter
+# whose file is missing, so a chapter builds alone on a fresh clone.
+NEEDS_02 := 01
+NEEDS_03 := 01 02
+NEEDS_04 := 01 02 03
+NEEDS_05 := 01 02 03 04
+NEEDS_06 := 01 02 03
+NEEDS_07 := 01 02
+WRITES_01 := dataset/source.json
+WRITES_02 := neumf/neumf.keras
+WRITES_03 := clusters.npz
+WRITES_04 := predictions/neumf_kmeans.parquet
+number = $(firstword $(subst _, ,$(notdir $(1))))
+MISSING = $(sort $(foreach c,$(NOTEBOOKS),$(foreach p,$(NEEDS_$(call number,$(c))), \
+            $(if $(wildcard $(WORK)/$(WRITES_$(p))),,$(p)))))
+# What `make book` executes: the chapters asked for, after the missing ones they read from.
+BOOK_NOTEBOOKS = $(sort $(foreach p,$(MISSING),$(wildcard notebooks/$(p)_*.py)) $(NOTEBOOKS))
+
 # Papermill parameters for `make book` (paths made absolute: the notebooks run in notebooks/).
 DATA_DIR ?=
 CHALLENGE ?=
 TRUTH ?=
 # A run on other data keeps its work files apart from the embedded run's (work/).
 WORK_DIR ?= $(if $(DATA_DIR),work/mpd)
+WORK = $(or $(WORK_DIR),work)
 PARAMS ?=
 BOOK_PARAMS = $(if $(DATA_DIR),-p data_dir $(abspath $(DATA_DIR))) \
               $(if $(CHALLENGE),-p challenge_path $(abspath $(CHALLENGE))) \
@@ -77,7 +99,7 @@ data: venv
 book: venv $(BOOK_DATA)
 	@test -n "$(NOTEBOOKS)" || { echo "make book: no notebooks/NN_*.py found" >&2; exit 1; }
 	$(if $(NB),,rm -rf $(GENERATED) &&) mkdir -p $(GENERATED)/.src
-	@for src in $(NOTEBOOKS); do \
+	@for src in $(BOOK_NOTEBOOKS); do \
 	  name=$$(basename "$$src" .py); \
 	  echo "=== $$name"; \
 	  $(JUPYTEXT) --quiet --to ipynb --output "$(GENERATED)/.src/$$name.ipynb" "$$src"; \

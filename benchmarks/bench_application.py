@@ -5,7 +5,7 @@
 Run it after ``make book`` (it reads the dataset, the NeuMF model and the k-means labels
 from the work directory). It times
 
-* the batched pipeline (``recommend.NeuMFClusters``) on every challenge playlist, and on
+* the batched pipeline (``clustering.NeuMFClusters``) on every challenge playlist, and on
   ``--scale`` copies of them (10 copies of the default 1,000 = the official 10,000);
 * the write-up's procedure, re-implemented step for step (a Python scan of the cluster
   labels, one DataFrame filter per neighbour, ``model.predict`` at batch 100, one
@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import dataset, matrix, neumf, recommend, titles
+from mpd_helpers.data import dataset
+from mpd_helpers.models import clustering, neumf, titles
 
 
 def writeup_procedure(
@@ -57,11 +58,11 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(args.work)
     ds = dataset.read_saved(work / "dataset")
-    M = matrix.utility_matrix(ds.entries, ds.n_playlists, ds.n_tracks)
+    M = ds.matrix
     model, _ = neumf.load(work / "neumf")
     labels = np.load(work / "clusters.npz")["labels"]
     rows = ds.challenge_rows
-    pipeline = recommend.NeuMFClusters(neumf.Scorer(model), labels, titles.TitleModel()).fit(ds, M)
+    pipeline = clustering.NeuMFClusters(neumf.Scorer(model), labels, titles.TitleModel()).fit(ds)
 
     timings = {}
     for label, batch_rows in [

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from mpd_helpers import dataset, synthetic
+from mpd_helpers.data import dataset, slices, synthetic
 
 
 def plain_playlists(mpd_dir: Path) -> pd.DataFrame:
     """The write-up's reader: one row per playlist, tracks left nested."""
     frames = []
-    for path in dataset.slice_files(mpd_dir):
+    for path in slices.slice_files(mpd_dir):
         with open(path) as f:
             frames.append(pd.json_normalize(json.load(f), "playlists"))
     return pd.concat(frames)
@@ -33,7 +33,7 @@ def plain_playlists(mpd_dir: Path) -> pd.DataFrame:
 def plain_entries(mpd_dir: Path) -> pd.DataFrame:
     """A plain reader of one row per playlist-track entry."""
     frames = []
-    for path in dataset.slice_files(mpd_dir):
+    for path in slices.slice_files(mpd_dir):
         with open(path) as f:
             doc = json.load(f)
         frames.append(pd.json_normalize(doc["playlists"], record_path="tracks", meta=["pid", "num_tracks"]))

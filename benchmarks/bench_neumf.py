@@ -1,7 +1,7 @@
 """Training throughput of NeuMF: Keras' model.fit against the sparse-update training step.
 
 Each measurement runs in its own process (so that its peak memory is its own) on the same
-utility matrix: the real one when ``mpd_helpers.dataset`` and a data directory exist, else a
+utility matrix: the real one when a data directory exists, else a
 random matrix shaped like the write-up's (10,000 playlists x 180,000 tracks, 660,000 entries,
 Zipf-like track popularity). It times a few hundred optimisation steps after a warm-up and
 prints samples per second, the ratio to model.fit, and the peak resident memory.
@@ -46,22 +46,19 @@ def random_matrix(n_playlists: int, n_tracks: int, n_entries: int, seed: int = 0
 
 
 def real_matrix(data_dir: Path) -> sp.csr_matrix | None:
-    """The utility matrix of a real or embedded MPD directory, when the loaders exist."""
-    try:
-        from mpd_helpers import dataset, matrix
-    except ImportError:
-        return None
+    """The utility matrix of a real or embedded MPD directory, when there is one."""
+    from mpd_helpers.data import dataset
+
     if not data_dir.is_dir():
         return None
-    data = dataset.load(data_dir, progress=False)
-    return matrix.utility_matrix(data.entries, data.n_playlists, data.n_tracks)
+    return dataset.load(data_dir, progress=False).matrix
 
 
 def measure(args: argparse.Namespace) -> dict:
     """Time one training mode in this process and return its figures."""
     import keras
 
-    from mpd_helpers import neumf
+    from mpd_helpers.models import neumf
 
     with np.load(args.matrix) as f:
         mat = sp.csr_matrix((f["data"], f["indices"], f["indptr"]), shape=tuple(f["shape"]))
@@ -114,9 +111,7 @@ def measure(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Run every mode in a child process and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data", type=Path, default=ROOT / "data" / "mpd", help="MPD directory to use when mpd_helpers.dataset exists"
-    )
+    parser.add_argument("--data", type=Path, default=ROOT / "data" / "mpd", help="MPD directory to use when it exists")
     parser.add_argument("--random", action="store_true", help="use the random matrix only")
     parser.add_argument("--playlists", type=int, default=10_000)
     parser.add_argument("--tracks", type=int, default=180_000)

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mpd_helpers import challenge, pipeline, stats, synthetic
+from mpd_helpers import pipeline
+from mpd_helpers.data import recipe, stats, synthetic
 
 END_TO_END = ("load", "fit", "recommend", "write", "verify")
 
@@ -39,7 +40,7 @@ def measure(slices: int, root: Path, method: str, workers: int | None) -> pd.Dat
     with pipeline.stage("synth", report):
         synthetic.generate(folder / "mpd", n_slices=slices, progress=False, workers=workers)
     with pipeline.stage("challenge", report):
-        challenge.build(folder / "mpd", folder / "challenge", per_category=per_category, progress=False)
+        recipe.build(folder / "mpd", folder / "challenge", per_category=per_category, progress=False)
     run = pipeline.recommend_all(
         folder / "mpd",
         folder / "challenge" / "challenge_set.json",

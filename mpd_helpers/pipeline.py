@@ -1,19 +1,18 @@
 """The main job outside the notebooks: load, fit, recommend, write, verify and grade; and
 continuing one new playlist with a fitted model saved for the next call.
 
-The recommenders are the chapters' own (``METHODS``); every stage reports its wall time
-and its peak resident memory.
+The recommenders are the chapters' own, from :mod:`mpd_helpers.models.catalogue`; every
+stage reports its wall time and its peak resident memory.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import resource
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,34 +20,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import (
-    challenge,
-    dataset,
-    factorization,
-    matrix,
-    metrics,
-    model_store,
-    neighbours,
-    recommend,
-    rerank,
-    submission,
-    titles,
-)
-from mpd_helpers import io as files
+from mpd_helpers import files
+from mpd_helpers.data import challenge_set, dataset, slices
 from mpd_helpers.errors import MPDInputError, printable
+from mpd_helpers.grading import metrics, submission
+from mpd_helpers.models import base, catalogue, store
 
-METHODS: dict[str, Callable[[], recommend.Recommender]] = {
-    "popularity": recommend.Popularity,
-    "item-knn": lambda: neighbours.ItemKNN(fallback=titles.SameTitle()),
-    "playlist-knn": lambda: neighbours.PlaylistKNN(fallback=titles.TitleModel()),
-    "blend": rerank.neighbour_blend,
-    "ials": lambda: factorization.ALS(fallback=titles.TitleModel()),
-    "two-stage": rerank.two_stage,
-}
-# Models whose factors for a new playlist are solved from its seeds, not fitted with the rest:
-# a new playlist is served nearly, not exactly, as the same playlist fitted.
-SOLVED_FOR_NEW = {"ials", "two-stage"}
-MODEL_VERSION = 3  # bump when a saved model would no longer load or mean the same
+# The systems the command line offers, by their command-line names (catalogue.COMMANDS).
+METHODS = catalogue.COMMANDS
+MODEL_VERSION = 4  # bump when a saved model would no longer load or mean the same
 MODEL_KIND = "fitted model"  # what the stamp of a folder of saved models says it holds
 # What such a folder holds (model.pickle: older versions, never read); one holding nothing else
 # is replaced even when its stamp cannot be read.
@@ -113,17 +93,18 @@ def recommend_all(
 
     The output is checked before anything is read: it may replace a regular file, never an
     input (a slice, the challenge set, the truth file) nor a folder, device or pipe.
-    ``train_on_sources``: see :func:`mpd_helpers.dataset.load`.
+    ``train_on_sources``: see :func:`mpd_helpers.data.dataset.load`.
+
+    Shown in the book: 08_scale.
     """
     if method not in METHODS:
         raise MPDInputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}", field="method")
-    check_output(out, [*dataset.slice_files(mpd_dir), challenge_path, *([truth_path] if truth_path else [])])
+    check_output(out, [*slices.slice_files(mpd_dir), challenge_path, *([truth_path] if truth_path else [])])
     report: list[dict] = []
     with stage("load", report):
-        ds = dataset.load(
-            mpd_dir, challenge_path, truth_path, progress=progress, workers=workers, train_on_sources=train_on_sources
-        )
-        m = matrix.utility_matrix(ds.entries, ds.n_playlists, ds.n_tracks)
+        challenge = challenge_set.read(challenge_path, truth_path)
+        ds = dataset.load(mpd_dir, challenge, progress=progress, workers=workers, train_on_sources=train_on_sources)
+        ds.matrix  # noqa: B018 - the utility matrix is built here, as part of loading
     rows = ds.challenge_rows
     training = ~ds.playlists["is_challenge"].to_numpy()
     in_training = training[ds.entries["pid"].to_numpy()]
@@ -153,7 +134,7 @@ def recommend_all(
             field="pid",
         )
     with stage("fit", report):
-        model = METHODS[method]().fit(ds, m)
+        model = METHODS[method].make(0).fit(ds)
     with stage("recommend", report):
         recs = model.recommend(rows, progress=progress)
     if (recs < 0).any():  # seeds and the popular fill leave too few tracks
@@ -164,23 +145,23 @@ def recommend_all(
         path = submission.write(
             out,
             pids,
-            recommend.to_uris(ds, recs),
+            base.to_uris(ds, recs),
             team_name,
             contact_email,
-            challenge=challenge.identity(challenge_path),
+            challenge=challenge.identity,
         )
     with stage("verify", report):
-        problems = submission.verify(challenge_path, path)
+        problems = submission.verify(challenge, path)
     if problems:
         raise MPDInputError(
             f"the written submission breaks the challenge's rules:\n{submission.format_report(problems)}", file=path
         )
     grade = None
-    if truth_path is not None:
+    if challenge.truth is not None:
         with stage("grade", report):
             per_playlist = metrics.evaluate(
-                recommend.as_frame(ds, rows, recs),
-                challenge.read_truth(truth_path),
+                base.as_frame(ds, rows, recs),
+                challenge.truth.tracks,
                 ds.tracks.set_index("track_uri")["artist_uri"],
                 ndcg="spotify",
             )
@@ -209,7 +190,7 @@ def model_dir_for(mpd_dir: str | Path, method: str) -> Path:
 
 def _slices_signature(mpd_dir: str | Path) -> list[list]:
     """Names, sizes and modification times of the slices: a saved model is stale when they change."""
-    return [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in dataset.slice_files(mpd_dir)]
+    return [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in slices.slice_files(mpd_dir)]
 
 
 def fitted_model(
@@ -218,10 +199,10 @@ def fitted_model(
     model_dir: str | Path | None = None,
     workers: int | None = None,
     progress: bool = True,
-) -> tuple[recommend.Recommender, pd.DataFrame]:
+) -> tuple[base.Recommender, pd.DataFrame]:
     """The model fitted on every playlist of ``mpd_dir`` and its track table: loaded if saved, else fitted and saved.
 
-    The model is kept as data (arrays and JSON, :mod:`mpd_helpers.model_store`), never as
+    The model is kept as data (arrays and JSON, :mod:`mpd_helpers.models.store`), never as
     code. A saved model that cannot be read is stale: it is refitted and replaced, with a
     warning. The folder is replaced only if it is missing, empty or stamped as a model of
     this tool; a model that cannot be saved is still used, with a warning.
@@ -238,8 +219,8 @@ def fitted_model(
     stamp = files.read_stamp(folder)
     if stamp is not None and stamp.get("signature") == signature:
         try:
-            return model_store.load(folder / "model"), _read_tracks(folder / "tracks.parquet")
-        except (model_store.StaleModel, StaleTracks) as err:
+            return store.load(folder / "model"), _read_tracks(folder / "tracks.parquet")
+        except (store.StaleModel, StaleTracks) as err:
             _warn(f"the saved model in {folder} cannot be used ({err}); fitting it again")
     elif stamp is not None:
         _warn(f"the saved model in {folder} was fitted on other slices or by another version; fitting it again")
@@ -247,16 +228,16 @@ def fitted_model(
         _warn(f"the saved model in {folder} is incomplete (its stamp cannot be read); fitting it again")
     with stage("load"):
         ds = dataset.load(mpd_dir, progress=progress, workers=workers)
-        m = matrix.utility_matrix(ds.entries, ds.n_playlists, ds.n_tracks)
+        ds.matrix  # noqa: B018 - the utility matrix is built here, as part of loading
     with stage("fit"):
-        model = METHODS[method]().fit(ds, m)
+        model = METHODS[method].make(0).fit(ds)
     with stage("save"):
         try:
             with files.atomic_folder(
                 folder, MODEL_KIND, {"signature": signature}, _older_model, MODEL_FILES
             ) as building:
                 (building / "model").mkdir()
-                model_store.save(model, building / "model")
+                store.save(model, building / "model")
                 ds.tracks.to_parquet(building / "tracks.parquet")
         except (OSError, MPDInputError) as err:
             where = f"{err.filename}: " if isinstance(err, OSError) and err.filename else ""
@@ -291,7 +272,7 @@ def _warn(message: str) -> None:
 
 
 def continue_playlist(
-    model: recommend.Recommender, tracks: pd.DataFrame, title: str | None = None, seeds: list[str] = (), n: int = 20
+    model: base.Recommender, tracks: pd.DataFrame, title: str | None = None, seeds: list[str] = (), n: int = 20
 ) -> pd.DataFrame:
     """The next ``n`` tracks for a new playlist (a title, seed track URIs, or both), with names."""
     if not title and not seeds:
@@ -309,86 +290,3 @@ def continue_playlist(
         .set_axis(["track", "artist", "album", "uri"], axis=1)
         .set_index(pd.RangeIndex(1, len(shown) + 1, name="rank"))
     )
-
-
-# --- command line ----------------------------------------------------------------------------
-
-
-def _run_recommend(args: argparse.Namespace) -> int:
-    """``recommend``: the whole job, with a table of stages and, given a truth, the grade."""
-    run = recommend_all(
-        args.mpd_dir,
-        args.challenge,
-        args.method,
-        args.out,
-        args.truth,
-        args.workers,
-        progress=not args.quiet,
-        train_on_sources=args.train_on_sources,
-    )
-    total = run.stages["seconds"].sum()
-    print(f"wrote {args.out} ({args.method}); {total:.1f} s in all, peak {run.stages['peak_gib'].max():.2f} GiB")
-    if run.grade is not None:
-        print(metrics.format_table(run.grade))
-    return 0
-
-
-def _run_continue(args: argparse.Namespace) -> int:
-    """``continue``: print the continuation of one new playlist."""
-    model, tracks = fitted_model(args.mpd_dir, args.method, args.model_dir, args.workers, progress=not args.quiet)
-    table = continue_playlist(model, tracks, args.title, args.track or [], args.n)
-    with pd.option_context("display.max_colwidth", 40, "display.width", 160):
-        print(table.drop(columns="uri" if not args.uris else []).to_string())
-    return 0
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> None:
-    """``recommend`` and ``continue``."""
-    from mpd_helpers.cli import positive_int
-
-    p = subparsers.add_parser(
-        "recommend",
-        help="recommend for a challenge set and write the submission",
-        description="Load the MPD slices and a challenge set, fit a recommender, write "
-        "500 tracks per challenge playlist as a submission CSV (and .gz), "
-        "verify it, and grade it when the held-out tracks are given. Each "
-        "stage's time and peak memory go to stderr.",
-    )
-    p.add_argument("mpd_dir", help="directory of mpd.slice.*.json files")
-    p.add_argument("challenge", help="challenge_set.json")
-    p.add_argument("--method", choices=list(METHODS), default="blend")
-    p.add_argument("--out", default="submission.csv", help="the CSV to write (default submission.csv)")
-    p.add_argument(
-        "--truth",
-        help="held-out tracks of a built challenge set: leave its source playlists "
-        "out of training, and grade the result",
-    )
-    p.add_argument(
-        "--train-on-sources",
-        action="store_true",
-        help="with a built challenge set and no --truth: train on every playlist, the whole "
-        "playlists the challenge set was cut from included (a grade is then inflated)",
-    )
-    p.add_argument("--workers", type=positive_int, help="processes reading the slices (default: CPUs, <= 4)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=_run_recommend)
-
-    c = subparsers.add_parser(
-        "continue",
-        help="continue one new playlist from a title and/or tracks",
-        description="Recommend the next tracks of a playlist the model never saw. The "
-        "model is fitted on every playlist of MPD_DIR once and kept in "
-        "~/.cache/mpd-book (or --model-dir), so later calls take seconds.",
-    )
-    c.add_argument("mpd_dir", help="directory of mpd.slice.*.json files")
-    c.add_argument("--title", help="the playlist's title")
-    c.add_argument(
-        "--track", action="append", metavar="URI", help="a seed track URI; repeat for several, in playlist order"
-    )
-    c.add_argument("-n", type=positive_int, default=20, help="how many tracks (default 20)")
-    c.add_argument("--method", choices=list(METHODS), default="playlist-knn")
-    c.add_argument("--model-dir", help="where to keep the fitted model (default: a user cache folder)")
-    c.add_argument("--workers", type=positive_int, help="processes reading the slices (default: CPUs, <= 4)")
-    c.add_argument("--uris", action="store_true", help="also print the track URIs")
-    c.add_argument("--quiet", action="store_true", help="no progress bars")
-    c.set_defaults(func=_run_continue)

@@ -18,8 +18,8 @@
 #
 # The Million Playlist Dataset needs a registration and is 33 GB of JSON, and the
 # challenge's hidden tracks were never published. So this book runs, by default, on data it
-# makes itself: a synthetic MPD written by `mpd_helpers.synthetic` in the dataset's exact
-# file format, and a challenge set cut from it by `mpd_helpers.challenge` with the official
+# makes itself: a synthetic MPD written by `mpd_helpers.data.synthetic` in the dataset's exact
+# file format, and a challenge set cut from it by `mpd_helpers.data.challenge_set` with the official
 # recipe, whose hidden tracks let every chapter grade itself. A reader with the real MPD
 # points the same notebooks at it; nothing else changes.
 #
@@ -36,7 +36,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import challenge, dataset, embedded, stats
+from mpd_helpers.data import challenge_set, dataset, embedded, slices, stats
 
 pd.set_option("display.width", 140, "display.max_colwidth", 40)
 paths = embedded.ensure(n_slices=n_slices, per_category=per_category, seed=seed, progress=False)
@@ -74,10 +74,10 @@ paths = embedded.ensure(n_slices=n_slices, per_category=per_category, seed=seed,
 # base-62 URIs, ...), which the test suite verifies.
 
 # %%
-part = dataset.read_slices(paths.mpd_dir, progress=False)
+part = slices.read_slices(paths.mpd_dir, progress=False)
 figures = stats.compute(part)
 reference = stats.read_reference()
-stats.compare(figures, reference).round(3)
+stats.against_reference(figures, reference).round(3)
 
 # %% [markdown]
 # Counts of distinct things (tracks, albums, artists, titles) do not scale linearly with
@@ -115,7 +115,7 @@ plt.show()
 # %% [markdown]
 # ## The challenge set
 #
-# `mpd_helpers.challenge.build` applies the recipe of the official challenge set: ten
+# `mpd_helpers.data.recipe.build` applies the recipe of the official challenge set: ten
 # categories of playlists, each with a given number of seed tracks (none, the first 1, 5,
 # 10, 25 or 100, or 25 or 100 at random positions), with or without the title, within a
 # range of lengths. Its playlists are removed from the training data, and every hidden
@@ -125,11 +125,12 @@ plt.show()
 # says so:
 
 # %%
-truth = challenge.read_truth(paths.truth_path)
-ds = dataset.load(paths.mpd_dir, paths.challenge_path, paths.truth_path, progress=False)
+challenge = challenge_set.read(paths.challenge_path, paths.truth_path)
+truth = challenge.truth.tracks
+ds = dataset.load(paths.mpd_dir, challenge, progress=False)
 train_tracks = set(ds.entries.loc[~ds.entries["pid"].isin(ds.challenge_rows), "trackid"])
 truth["covered"] = truth["track_uri"].isin(train_tracks)
-table = challenge.categories_frame()[["label", "min_tracks", "max_tracks"]]
+table = challenge_set.categories_frame()[["label", "min_tracks", "max_tracks"]]
 per_pl = truth.groupby(["category", "pid"])["covered"].mean()
 table["playlists"] = per_pl.groupby("category").size()
 table["held-out tracks"] = truth.groupby("category").size()

@@ -19,7 +19,7 @@
 # The write-up begins by reading the dataset's JSON slices and the challenge set into
 # pandas, flattening them into one row per playlist-track entry, numbering the tracks, and
 # arranging everything as a playlist x track *utility matrix*. This chapter does the same,
-# with the logic in `mpd_helpers.dataset` and `mpd_helpers.matrix`.
+# with the logic in `mpd_helpers.data.dataset` and `mpd_helpers.data.matrix`.
 #
 # By default it runs on the embedded synthetic MPD (10 slices, 10,000 playlists, and a
 # 1,000-playlist challenge set built from them by the official recipe; see the previous
@@ -28,8 +28,8 @@
 #
 # | the write-up's step | here | what changed, and why |
 # |---|---|---|
-# | read ten slices with `json.load` and `json_normalize`, `concat` them | `dataset.read_slices` | every field pulled out as a whole typed column and checked; bad input named by file, playlist and field |
-# | read `challenge_set.json`; drop the playlists without tracks | `dataset.read_challenge`, `dataset.load` | title-only playlists are kept and served from their titles (chapter 4) |
+# | read ten slices with `json.load` and `json_normalize`, `concat` them | `slices.read_slices` | every field pulled out as a whole typed column and checked; bad input named by file, playlist and field |
+# | read `challenge_set.json`; drop the playlists without tracks | `challenge_set.read`, `dataset.load` | title-only playlists are kept and served from their titles (chapter 4) |
 # | renumber the challenge pids after the training ones (`9000 + i`) | `dataset.load` | the same idea: one dense range of rows, training first; the original pid is kept for the submission |
 # | `iterrows` over playlists to build `song_playlist_df` | `Dataset.entries` | one row per entry, built from whole arrays, no Python loop |
 # | `astype('category').cat.codes` numbers the tracks | `Dataset.tracks`, `track_index` | the same numbering (sorted URIs); names kept once per track |
@@ -52,7 +52,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import dataset, embedded, matrix, stats
+from mpd_helpers.data import challenge_set, dataset, embedded, matrix, slices, stats
 
 pd.set_option("display.max_columns", 12, "display.width", 140, "display.max_colwidth", 40)
 if data_dir is None:
@@ -66,13 +66,13 @@ work.mkdir(parents=True, exist_ok=True)
 #
 # The MPD comes as 1,000 files `mpd.slice.<first>-<last>.json` of 1,000 playlists each.
 # The write-up read its first ten with `json.load` and `pandas.json_normalize` (11.3 s on
-# its machine) and kept the tracks nested inside each row. `dataset.read_slices` parses
+# its machine) and kept the tracks nested inside each row. `slices.read_slices` parses
 # each file once, pulls every field out as a whole column, checks its type, and checks
 # every playlist's counts against its own track list, on two processes at once.
 
 # %%
 start = time.perf_counter()
-train = dataset.read_slices(data_dir, progress=False)
+train = slices.read_slices(data_dir, progress=False)
 print(f"read {len(train.playlists):,} playlists and {len(train.entries):,} entries; took {time.perf_counter() - start:.1f} s")
 
 # %%
@@ -86,7 +86,7 @@ train.playlists.drop(columns=["file", "n_entries"]).head(10)
 # `num_samples` seed tracks given, `num_holdouts` tracks hidden, `num_tracks` in all.
 
 # %%
-challenge = dataset.read_challenge(challenge_path)
+challenge = challenge_set.read(challenge_path).part
 challenge.playlists.drop(columns=["file", "n_entries"]).iloc[::100]
 
 # %% [markdown]
@@ -99,7 +99,7 @@ challenge.playlists.drop(columns=["file", "n_entries"]).iloc[::100]
 # that list (`truth_path`) and leaves them out, then appends the challenge playlists.
 
 # %%
-ds = dataset.load(data_dir, challenge_path, truth_path, progress=False)
+ds = dataset.load(data_dir, challenge_set.read(challenge_path, truth_path), progress=False)
 counts = ds.playlists.groupby("is_challenge").agg(playlists=("mpd_pid", "size"), seed_tracks=("num_samples", "sum"))
 counts.index = counts.index.map({False: "training", True: "challenge"})
 counts
@@ -145,9 +145,9 @@ ds.tracks.head()
 # sends back its entries as integers and its distinct tracks once, and no frame of
 # per-entry strings is ever built.
 #
-# ```{literalinclude} /mpd_helpers/dataset.py
+# ```{literalinclude} /mpd_helpers/data/slices.py
 # :pyobject: read_lean
-# :caption: mpd_helpers/dataset.py
+# :caption: mpd_helpers/data/slices.py
 # ```
 
 # %%
@@ -205,9 +205,9 @@ pd.DataFrame(approx.round(2), **names)
 # The real utility matrix is large and almost empty, so it is stored sparse (CSR: only the
 # ones are kept). This is the whole of it:
 #
-# ```{literalinclude} /mpd_helpers/matrix.py
+# ```{literalinclude} /mpd_helpers/data/matrix.py
 # :pyobject: utility_matrix
-# :caption: mpd_helpers/matrix.py
+# :caption: mpd_helpers/data/matrix.py
 # ```
 
 # %%

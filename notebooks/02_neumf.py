@@ -68,11 +68,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import dataset, figures, matrix, neumf, plots
+from mpd_helpers import plots, recorded
+from mpd_helpers.data import dataset
+from mpd_helpers.models import neumf
 
 work = Path(work_dir)
 ds = dataset.read_saved(work / "dataset")
-M = matrix.utility_matrix(ds.entries, ds.n_playlists, ds.n_tracks)
+M = ds.matrix  # the utility matrix, built once
 config = neumf.NeuMFConfig(latent_dim=latent_dim, dense_layers=tuple(dense_layers), learning_rate=learning_rate,
                            n_negatives=n_negatives, epochs=epochs, batch_size=batch_size, seed=seed,
                            sample_playlists=sample_playlists)
@@ -89,9 +91,9 @@ plt.show()
 # The builder: {eq}`eq-gmf` is the `Multiply` layer, {eq}`eq-mlp` the loop of `Dense` layers,
 # {eq}`eq-neumf` the last `Dense` unit; `model.compile` sets the loss {eq}`eq-bce`.
 #
-# ```{literalinclude} /mpd_helpers/neumf.py
+# ```{literalinclude} /mpd_helpers/models/neumf.py
 # :pyobject: build_model
-# :caption: mpd_helpers/neumf.py
+# :caption: mpd_helpers/models/neumf.py
 # ```
 
 # %%
@@ -122,9 +124,9 @@ sizes
 # seeded, and re-drawn each epoch so the model sees fresh negatives). Most random tracks are
 # indeed unrelated, so the few false negatives are noise the model can absorb.
 #
-# ```{literalinclude} /mpd_helpers/neumf.py
+# ```{literalinclude} /mpd_helpers/models/neumf.py
 # :pyobject: sample_negatives
-# :caption: mpd_helpers/neumf.py
+# :caption: mpd_helpers/models/neumf.py
 # ```
 
 # %%
@@ -150,16 +152,16 @@ print(f"negatives that are in fact positives: {np.isin(keys, pos_keys).sum()}")
 #
 # The training loop draws fresh negatives each epoch and shuffles them:
 #
-# ```{literalinclude} /mpd_helpers/neumf.py
+# ```{literalinclude} /mpd_helpers/models/neumf.py
 # :pyobject: train
-# :caption: mpd_helpers/neumf.py
+# :caption: mpd_helpers/models/neumf.py
 # ```
 #
 # and this is one step of lazy Adam, Keras' update rule restricted to the rows of the batch:
 #
-# ```{literalinclude} /mpd_helpers/neumf.py
+# ```{literalinclude} /mpd_helpers/models/neumf.py
 # :pyobject: Trainer._apply
-# :caption: mpd_helpers/neumf.py
+# :caption: mpd_helpers/models/neumf.py
 # ```
 
 # %% tags=["nbval-ignore-output"]
@@ -195,7 +197,7 @@ costs.set_index("playlists")
 # %% tags=["nbval-ignore-output"]
 curve = pd.DataFrame({"loss": history["loss"], "accuracy": history["accuracy"]},
                      index=pd.RangeIndex(1, epochs + 1, name="epoch"))
-figures.Record("02_neumf").add_table(curve, {"loss": "loss", "accuracy": "accuracy"}).save(work)
+recorded.Record("02_neumf").add_table(curve, {"loss": "loss", "accuracy": "accuracy"}).save(work)
 print(curve.round(4).to_string())
 
 # %% tags=["hide-input"]

@@ -20,7 +20,7 @@
 # playlist. It groups playlists whose MLP embeddings lie close together with k-means
 # (250 clusters) and calls the members of a playlist's cluster its *neighbours*: their
 # tracks become the candidates that NeuMF ranks in the next chapter. Here is that step,
-# with `mpd_helpers.clustering`, and a look at whether the neighbours mean anything.
+# with `mpd_helpers.models.clustering`, and a look at whether the neighbours mean anything.
 #
 # k-means {cite:p}`lloyd1982kmeans` places $K$ centres $\mathbf{c}_k$ to minimise the
 # squared distance of every playlist's MLP embedding $\mathbf{p}^M_u$ (the playlist half of
@@ -49,7 +49,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import clustering, dataset, figures, neumf
+from mpd_helpers import recorded
+from mpd_helpers.data import dataset
+from mpd_helpers.models import clustering, neumf
 
 pd.set_option("display.width", 140, "display.max_colwidth", 60)
 work = Path(work_dir)
@@ -65,9 +67,9 @@ print(f"MLP playlist embeddings: {user_latent.shape[0]:,} playlists x {user_late
 # their titles instead. The clustering itself is one call of scikit-learn's estimator,
 # which minimises {eq}`eq-kmeans`:
 #
-# ```{literalinclude} /mpd_helpers/clustering.py
+# ```{literalinclude} /mpd_helpers/models/clustering.py
 # :pyobject: fit_kmeans
-# :caption: mpd_helpers/clustering.py
+# :caption: mpd_helpers/models/clustering.py
 # ```
 
 # %%
@@ -84,7 +86,7 @@ np.savez(work / "clusters.npz", labels=labels, centers=kmeans.cluster_centers_)
 
 # %% tags=["nbval-ignore-output"]
 sizes = np.bincount(labels, minlength=n_clusters)
-record = figures.Record("03_clustering")
+record = recorded.Record("03_clustering")
 for name, value in {"min": sizes.min(), "median": np.median(sizes), "max": sizes.max()}.items():
     record.add(f"{name} cluster size", value, "cluster size")
 record.add("singletons", (sizes == 1).sum(), "singletons")

@@ -31,8 +31,8 @@
 # procedure runs on batches of playlists: the candidates of a batch come from one sparse
 # product (cluster x playlist membership times the utility matrix), NeuMF scores all pairs
 # of the batch in one vectorised forward pass, track URIs are looked up by index, and the
-# top 500 are found with one sort over the batch (`mpd_helpers.recommend`,
-# `mpd_helpers.ranking`).
+# top 500 are found with one sort over the batch (`mpd_helpers.models.base`,
+# `mpd_helpers.models.ranking`).
 #
 # In symbols: with $k(u)$ the cluster of playlist $u$, $X_v$ the tracks of playlist $v$ and
 # $S_u$ the seeds of $u$, the candidates and the list are
@@ -65,12 +65,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import challenge, dataset, figures, matrix, neumf, recommend, titles
+from mpd_helpers import recorded
+from mpd_helpers.data import challenge_set, dataset
+from mpd_helpers.models import base, clustering, neumf, titles
 
 pd.set_option("display.width", 140, "display.max_colwidth", 50)
 work = Path(work_dir)
 ds = dataset.read_saved(work / "dataset")
-M = matrix.utility_matrix(ds.entries, ds.n_playlists, ds.n_tracks)
+M = ds.matrix  # the utility matrix, built once
 model, _ = neumf.load(work / "neumf")
 scorer = neumf.Scorer(model)
 labels = np.load(work / "clusters.npz")["labels"]
@@ -81,34 +83,34 @@ print(f"{len(rows):,} challenge playlists; {M.shape[1]:,} tracks")
 # The write-up's procedure is one recommender class. Fitting builds the cluster x track table
 # of candidates; scoring asks NeuMF about every candidate of a batch at once:
 #
-# ```{literalinclude} /mpd_helpers/recommend.py
+# ```{literalinclude} /mpd_helpers/models/clustering.py
 # :pyobject: NeuMFClusters
-# :caption: mpd_helpers/recommend.py
+# :caption: mpd_helpers/models/clustering.py
 # ```
 #
 # Every recommender in this book shares the rest. A batch's playlists that have seeds get
 # the model's scores, the others the fallback's:
 #
-# ```{literalinclude} /mpd_helpers/recommend.py
+# ```{literalinclude} /mpd_helpers/models/base.py
 # :pyobject: Recommender.candidates
-# :caption: mpd_helpers/recommend.py
+# :caption: mpd_helpers/models/base.py
 # ```
 #
 # and the scores become lists of 500 in one sort per batch, seeds removed, popular tracks
 # added where the candidates run short:
 #
-# ```{literalinclude} /mpd_helpers/ranking.py
+# ```{literalinclude} /mpd_helpers/models/ranking.py
 # :pyobject: top_n
-# :caption: mpd_helpers/ranking.py
+# :caption: mpd_helpers/models/ranking.py
 # ```
 #
-# ```{literalinclude} /mpd_helpers/ranking.py
+# ```{literalinclude} /mpd_helpers/models/ranking.py
 # :pyobject: fill_popular
-# :caption: mpd_helpers/ranking.py
+# :caption: mpd_helpers/models/ranking.py
 # ```
 
 # %% tags=["nbval-ignore-output"]
-pipeline = recommend.NeuMFClusters(scorer, labels, fallback=titles.TitleModel()).fit(ds, M)
+pipeline = clustering.NeuMFClusters(scorer, labels, fallback=titles.TitleModel()).fit(ds)
 start = time.perf_counter()
 recs = pipeline.recommend(rows, n=n_recommendations, progress=False)
 elapsed = time.perf_counter() - start
@@ -134,7 +136,7 @@ print(f"shape {recs.shape}; rows with 500 distinct tracks: {(distinct == n_recom
 pids = ds.playlists["mpd_pid"].to_numpy()[rows]
 truth_path = dataset.read_source(work / "dataset").get("truth_path")
 if truth_path is not None:
-    group = challenge.read_truth(truth_path).groupby("pid")["category"].first().reindex(pids).to_numpy()
+    group = challenge_set.read_truth(truth_path).tracks.groupby("pid")["category"].first().reindex(pids).to_numpy()
 else:
     titled = np.where(ds.playlists["name"].notna().to_numpy()[rows], "title", "no title")
     group = [f"{n} seeds, {t}" for n, t in zip(seeds.getnnz(axis=1), titled)]
@@ -143,7 +145,7 @@ own = np.minimum(np.asarray((cands != 0).sum(axis=1)).ravel() - seeds.getnnz(axi
 served = pd.DataFrame({"category": group, "path": pipeline.served_by(rows), "candidates": np.maximum(own, 0)})
 by_category = served.groupby("category").agg(path=("path", lambda s: ", ".join(sorted(set(s)))),
                                              playlists=("path", "size"), candidates=("candidates", "mean"))
-figures.Record("04_application").add_table(by_category, {"candidates": "candidates"}).save(work)
+recorded.Record("04_application").add_table(by_category, {"candidates": "candidates"}).save(work)
 by_category.round(1)
 
 # %% [markdown]
@@ -162,7 +164,7 @@ pd.concat({"seed": ds.tracks.loc[M[row].indices[:5], show].reset_index(drop=True
 # long form (challenge pid, track URI, in rank order).
 
 # %%
-predictions = recommend.as_frame(ds, rows, recs)
+predictions = base.as_frame(ds, rows, recs)
 out = work / "predictions"
 out.mkdir(exist_ok=True)
 tmp = out / ".neumf_kmeans.parquet.tmp"

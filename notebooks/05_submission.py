@@ -18,7 +18,7 @@
 #
 # The challenge took a CSV file: a `team_info` line, then one line per challenge playlist
 # with its pid and its 500 track URIs, uploaded gzipped. The write-up wrote its 4,000
-# predictions with Python's `csv` module and submitted them. Here `mpd_helpers.submission`
+# predictions with Python's `csv` module and submitted them. Here `mpd_helpers.grading.submission`
 # writes the file (to a temporary file renamed into place, so a crash never leaves half a
 # submission) and checks it against every rule of Spotify's verifier before anyone uploads
 # it. The pids are the challenge set's own (1,000,000 onwards), not the dense row numbers
@@ -33,9 +33,9 @@
 # The writer checks the team fields and every pid, then writes the plain file and the
 # gzipped one together, each to a temporary file renamed into place:
 #
-# ```{literalinclude} /mpd_helpers/submission.py
+# ```{literalinclude} /mpd_helpers/grading/submission.py
 # :pyobject: write
-# :caption: mpd_helpers/submission.py
+# :caption: mpd_helpers/grading/submission.py
 # ```
 
 # %% tags=["parameters"]
@@ -49,10 +49,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import dataset, figures, submission
+from mpd_helpers import recorded
+from mpd_helpers.data import challenge_set, dataset
+from mpd_helpers.grading import submission
 
 work = Path(work_dir)
-challenge_path = dataset.read_source(work / "dataset")["challenge_path"]  # the set the predictions answer
+challenge = challenge_set.read(dataset.read_source(work / "dataset")["challenge_path"])  # the set the predictions answer
 predictions = pd.read_parquet(work / "predictions" / "neumf_kmeans.parquet")
 pids = predictions["pid"].unique()
 tracks = predictions["track_uri"].to_numpy().reshape(len(pids), -1)
@@ -76,29 +78,27 @@ with open(path) as f:
 # each of these rules (the command line: `python -m mpd_helpers verify challenge_set.json
 # submission.csv`). The rules for each line:
 #
-# ```{literalinclude} /mpd_helpers/submission.py
+# ```{literalinclude} /mpd_helpers/grading/submission.py
 # :pyobject: _check_tracks
-# :caption: mpd_helpers/submission.py
+# :caption: mpd_helpers/grading/submission.py
 # ```
 #
 # and for the file as a whole:
 #
-# ```{literalinclude} /mpd_helpers/submission.py
+# ```{literalinclude} /mpd_helpers/grading/submission.py
 # :pyobject: verify
-# :caption: mpd_helpers/submission.py
+# :caption: mpd_helpers/grading/submission.py
 # ```
 
 # %%
-print(submission.format_report(submission.verify(challenge_path, path)))
+print(submission.format_report(submission.verify(challenge, path)))
 
 # %% [markdown]
 # And on a deliberately broken copy: one playlist repeats a track, one is given one of its
 # own seed tracks, one has a malformed URI, one has 499 tracks, and one line is missing.
 
 # %% tags=["nbval-ignore-output"]
-from mpd_helpers.dataset import read_challenge
-
-given = read_challenge(challenge_path)
+given = challenge.part  # the challenge playlists and their seed tracks
 seed_of = given.entries.groupby("row")["track_uri"].first()  # rows of playlists with seeds
 seeded_pid = int(given.playlists["pid"].iat[seed_of.index[0]])
 lines = path.read_text().splitlines()
@@ -119,6 +119,6 @@ for line in lines[1:]:
     broken.append(", ".join(fields))
 broken_path = work / "broken_submission.csv"
 broken_path.write_text("\n".join(broken) + "\n")
-problems = submission.verify(challenge_path, broken_path)
-figures.Record("05_submission").add("problems in the broken copy", len(problems), "exact").save(work)
+problems = submission.verify(challenge, broken_path)
+recorded.Record("05_submission").add("problems in the broken copy", len(problems), "exact").save(work)
 print(submission.format_report(problems))

@@ -48,16 +48,16 @@
 #
 # All three are computed for every playlist at once, on flat arrays:
 #
-# ```{literalinclude} /mpd_helpers/metrics.py
+# ```{literalinclude} /mpd_helpers/grading/metrics.py
 # :pyobject: evaluate
-# :caption: mpd_helpers/metrics.py
+# :caption: mpd_helpers/grading/metrics.py
 # ```
 #
 # | the write-up's step | here | what changed, and why |
 # |---|---|---|
 # | uploaded to the challenge, graded 0.081 / 0.145 / 9.69 | `metrics.evaluate` | graded here, on the held-out tracks of a challenge set built by the official recipe |
-# | one number per metric | `metrics.summarize`, `metrics.compare` | per category, with 95 % intervals from a paired bootstrap over playlists |
-# | no baseline | `recommend.Popularity`, `neighbours.ItemKNN`, `neighbours.PlaylistKNN` | every system graded on the same playlists, so a claim is a measured difference |
+# | one number per metric | `metrics.summarize`, `intervals.compare` | per category, with 95 % intervals from a paired bootstrap over playlists |
+# | no baseline | `base.Popularity`, `neighbours.ItemKNN`, `neighbours.PlaylistKNN` | every system graded on the same playlists, so a claim is a measured difference |
 
 # %% tags=["parameters"]
 work_dir = "../work"
@@ -71,15 +71,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import challenge, dataset, figures, matrix, metrics, neighbours, neumf, recommend, titles
+from mpd_helpers import recorded
+from mpd_helpers.data import challenge_set, dataset
+from mpd_helpers.grading import intervals, metrics
+from mpd_helpers.models import base, catalogue, clustering, neumf, titles
 
 pd.set_option("display.width", 150)
 work = Path(work_dir)
 ds = dataset.read_saved(work / "dataset")
 truth_path = dataset.read_source(work / "dataset").get("truth_path")
-truth = challenge.read_truth(truth_path) if truth_path is not None else None
+truth = challenge_set.read_truth(truth_path).tracks if truth_path is not None else None
 graded = truth is not None
-M = matrix.utility_matrix(ds.entries, ds.n_playlists, ds.n_tracks)
+M = ds.matrix  # the utility matrix, built once
 rows = ds.challenge_rows
 track_artists = ds.tracks.set_index("track_uri")["artist_uri"]
 scorer = neumf.Scorer(neumf.load(work / "neumf")[0])
@@ -120,39 +123,39 @@ else:
 # track x track matrix, and playlist-kNN {eq}`eq-playlistknn` keeps only each playlist's
 # nearest neighbours:
 #
-# ```{literalinclude} /mpd_helpers/neighbours.py
+# ```{literalinclude} /mpd_helpers/models/neighbours.py
 # :pyobject: ItemKNN
-# :caption: mpd_helpers/neighbours.py
+# :caption: mpd_helpers/models/neighbours.py
 # ```
 #
-# ```{literalinclude} /mpd_helpers/neighbours.py
+# ```{literalinclude} /mpd_helpers/models/neighbours.py
 # :pyobject: PlaylistKNN
-# :caption: mpd_helpers/neighbours.py
+# :caption: mpd_helpers/models/neighbours.py
 # ```
 #
 # The title model that serves the title-only playlists:
 #
-# ```{literalinclude} /mpd_helpers/titles.py
+# ```{literalinclude} /mpd_helpers/models/titles.py
 # :pyobject: TitleModel
-# :caption: mpd_helpers/titles.py
+# :caption: mpd_helpers/models/titles.py
 # ```
 
 # %%
 systems = {
-    "popularity": recommend.Popularity(),
-    "item-kNN": neighbours.ItemKNN(fallback=titles.SameTitle()),
-    "NeuMF + k-means": recommend.NeuMFClusters(scorer, labels, fallback=titles.TitleModel()),
-    "playlist-kNN": neighbours.PlaylistKNN(fallback=titles.TitleModel()),
+    "popularity": catalogue.make("popularity", seed),
+    "item-kNN": catalogue.make("item-kNN", seed),
+    "NeuMF + k-means": clustering.NeuMFClusters(scorer, labels, fallback=titles.TitleModel()),
+    "playlist-kNN": catalogue.make("playlist-kNN", seed),
 }
 # The systems whose figures follow from the trained NeuMF model: they are checked within tolerances.
 uses_model = {"NeuMF + k-means"}
 recommended, per_playlist, seconds = {}, {}, {}
 for name, system in systems.items():
     start = time.perf_counter()
-    recommended[name] = system.fit(ds, M).recommend(rows, progress=False)
+    recommended[name] = system.fit(ds).recommend(rows, progress=False)
     seconds[name] = time.perf_counter() - start
     if graded:
-        per_playlist[name] = metrics.evaluate(recommend.as_frame(ds, rows, recommended[name]), truth, track_artists,
+        per_playlist[name] = metrics.evaluate(base.as_frame(ds, rows, recommended[name]), truth, track_artists,
                                               ndcg="spotify")
     print(f"{name:16s} predictions took {seconds[name]:.1f} s")
 
@@ -179,9 +182,9 @@ agreement.round(2)
 # that resamples the playlists 2,000 times (seeded). A difference counts ("better",
 # "worse") only where its interval excludes zero; "≈" means the data cannot tell.
 #
-# ```{literalinclude} /mpd_helpers/metrics.py
+# ```{literalinclude} /mpd_helpers/grading/intervals.py
 # :pyobject: compare
-# :caption: mpd_helpers/metrics.py
+# :caption: mpd_helpers/grading/intervals.py
 # ```
 #
 # The figures of the write-up's pipeline, which uses NeuMF, move a little from one machine to another, as the model does; the others are
@@ -195,7 +198,7 @@ if graded:
     overall = pd.DataFrame({name: s.loc["all", columns] for name, s in summary.items()}, index=columns).T.astype(float)
     by_cat = pd.DataFrame({name: s.loc[list(range(1, 11)), "r_precision"] for name, s in summary.items()},
                           index=range(1, 11)).T.astype(float)
-    record = figures.Record("06_evaluation")
+    record = recorded.Record("06_evaluation")
     for name in overall.index:
         model = name in uses_model
         for metric in columns:
@@ -204,13 +207,13 @@ if graded:
         if not model:  # per category, the figures of the model's systems are too noisy to pin down
             for category in by_cat.columns:
                 record.add(f"{name}, r_precision, category {category}", by_cat.at[name, category], "exact")
-    intervals = {metric: metrics.compare(per_playlist, "item-kNN", metric) for metric in ["r_precision", "ndcg", "clicks"]}
-    for metric, table in intervals.items():
+    by_metric = {metric: intervals.compare(per_playlist, "item-kNN", metric) for metric in ["r_precision", "ndcg", "clicks"]}
+    for metric, table in by_metric.items():
         for name in table.index.difference(sorted(uses_model)):
             for column in ["low", "high", "diff_low", "diff_high"]:
                 record.add(f"{name}, {metric}, {column}", table.at[name, column], "interval")
     record.save(work)
-    display(metrics.interval_table(per_playlist, "item-kNN"))
+    display(intervals.interval_table(per_playlist, "item-kNN"))
 
 # %% [markdown]
 # For scale, the real challenge's figures (Spotify's grader, 10,000 official challenge
@@ -231,14 +234,14 @@ pd.DataFrame({"R-precision": [0.081, 0.2241], "NDCG": [0.145, 0.3946], "clicks":
 
 # %% tags=["nbval-ignore-output"]
 if graded:
-    per_cat = metrics.compare(per_playlist, "item-kNN", "r_precision", by_category=True)
+    per_cat = intervals.compare(per_playlist, "item-kNN", "r_precision", by_category=True)
     cells = per_cat.apply(lambda r: f"{r['mean']:.3f} ({r['low']:.2f}–{r['high']:.2f})", axis=1).unstack("system")
-    cells.index = [f"{c}: {challenge.CATEGORIES[c - 1].label}" for c in cells.index]
+    cells.index = [f"{c}: {challenge_set.CATEGORIES[c - 1].label}" for c in cells.index]
     display(cells[list(per_playlist)])
 
 # %% tags=["hide-input"]
 if graded:
-    cats = challenge.categories_frame()
+    cats = challenge_set.categories_frame()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4), sharex=True)
     width = 0.8 / len(summary)
     for k, (name, s) in enumerate(summary.items()):

@@ -30,8 +30,8 @@
 # | a random walk seed → playlist → track, popularity-damped | RP3beta {cite:p}`paudel2017rp3beta` | `neighbours.RP3beta` |
 # | weighted matrix factorisation (iALS / WRMF) | {cite:t}`hu2008implicit`; the winner's candidate source | `factorization.ALS`, from `implicit` {cite:p}`frederickson2016implicit` |
 # | continue from the playlist's last tracks (a next-track model) | sequence-aware recommendation {cite:p}`quadrana2018sequence` | `neighbours.Successors` |
-# | a plain dot product against NeuMF's learned similarity | {cite:t}`rendle2020ncfmf` | `factorization.DotScorer`, `rerank.Blend` |
-# | a learned second stage over candidates | gradient-boosted ranking {cite:p}`ke2017lightgbm,burges2010lambdamart` | `rerank.LearnedRanker` |
+# | a plain dot product against NeuMF's learned similarity | {cite:t}`rendle2020ncfmf` | `factorization.DotScorer`, `blend.Blend` |
+# | a learned second stage over candidates | gradient-boosted ranking {cite:p}`ke2017lightgbm,burges2010lambdamart` | `ranker.LearnedRanker` |
 #
 # All of it runs on the embedded data by default; a reader with real MPD slices will see
 # other numbers, and possibly another order: on samples of real playlists of this size,
@@ -53,39 +53,44 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from mpd_helpers import (challenge, dataset, factorization, figures, matrix, metrics, neighbours, neumf,
-                         recommend, rerank, titles)
+from mpd_helpers import recorded
+from mpd_helpers.data import challenge_set, dataset
+from mpd_helpers.grading import intervals, metrics
+from mpd_helpers.models import base, catalogue, factorization, neighbours, neumf, titles
 
 pd.set_option("display.width", 160, "display.max_colwidth", 60)
 work = Path(work_dir)
 ds = dataset.read_saved(work / "dataset")
 truth_path = dataset.read_source(work / "dataset").get("truth_path")
-truth = challenge.read_truth(truth_path) if truth_path is not None else None
+truth = challenge_set.read_truth(truth_path).tracks if truth_path is not None else None
 graded = truth is not None
-M = matrix.utility_matrix(ds.entries, ds.n_playlists, ds.n_tracks)
+M = ds.matrix  # the utility matrix, built once
 rows = ds.challenge_rows
 model, _ = neumf.load(work / "neumf")
 tables = neumf.embeddings(model)
 per_playlist, seconds = {}, {}
 
 
-def run(name, system):
-    """Fit, recommend for every challenge playlist, grade; keep the grade and the time."""
+def run(name, system=None):
+    """Fit, recommend for every challenge playlist, grade; keep the grade and the time.
+
+    Without ``system``, the catalogue's system of that name."""
+    system = catalogue.make(name, seed) if system is None else system
     start = time.perf_counter()
-    recs = system.fit(ds, M).recommend(rows, progress=False)
+    recs = system.fit(ds).recommend(rows, progress=False)
     seconds[name] = time.perf_counter() - start
     if graded:
-        per_playlist[name] = metrics.evaluate(recommend.as_frame(ds, rows, recs), truth, ndcg="spotify")
+        per_playlist[name] = metrics.evaluate(base.as_frame(ds, rows, recs), truth, ndcg="spotify")
     return system
 
 
 def table(names, reference="item-kNN"):
     """The systems' grades with intervals, and their paired differences to the reference."""
-    return metrics.interval_table({n: per_playlist[n] for n in [reference, *names] if n in per_playlist}, reference)
+    return intervals.interval_table({n: per_playlist[n] for n in [reference, *names] if n in per_playlist}, reference)
 
 
-run("item-kNN", neighbours.ItemKNN(fallback=titles.SameTitle()))
-run("playlist-kNN", neighbours.PlaylistKNN(fallback=titles.TitleModel()))
+run("item-kNN")
+run("playlist-kNN")
 if not graded:
     print("No held-out tracks: this run cannot grade the ideas below, only build them. "
           "Build a challenge set with `python -m mpd_helpers challenge` to grade a real-MPD run.")
@@ -109,7 +114,7 @@ for d in dampings:
             continue  # that is item-kNN itself
         run(name, neighbours.ItemKNN(fallback=titles.SameTitle(), damping=d, length_weight=weighted))
 if graded:
-    curve = {w: [metrics.compare({"ref": per_playlist["item-kNN"],
+    curve = {w: [intervals.compare({"ref": per_playlist["item-kNN"],
                                   "x": per_playlist["item-kNN" if (d == 0.5 and not w)
                                                     else f"item-kNN, damping {d}" + (", length-weighted" if w else "")]},
                                  "ref", "r_precision").loc["x"] for d in dampings] for w in (False, True)}
@@ -137,13 +142,13 @@ if graded:
 # Computed from the seeds it needs no track x track matrix; many implementations instead
 # precompute one and keep each track's strongest successors, which can cost a lot:
 #
-# ```{literalinclude} /mpd_helpers/neighbours.py
+# ```{literalinclude} /mpd_helpers/models/neighbours.py
 # :pyobject: RP3beta
-# :caption: mpd_helpers/neighbours.py
+# :caption: mpd_helpers/models/neighbours.py
 # ```
 
 # %% tags=["nbval-ignore-output"]
-run("RP3beta", neighbours.RP3beta(beta=0.6, fallback=titles.TitleModel()))
+run("RP3beta")
 run("RP3beta, pruned to 100", neighbours.RP3beta(beta=0.6, prune=100, fallback=titles.TitleModel()))
 if graded:
     display(table(["item-kNN, damping 0.3", "item-kNN, damping 0.7", "item-kNN, damping 0.5, length-weighted",
@@ -157,13 +162,13 @@ if graded:
 # library, run on one thread with a fixed seed; its candidates are each playlist's 1,000
 # best-scored tracks.
 #
-# ```{literalinclude} /mpd_helpers/factorization.py
+# ```{literalinclude} /mpd_helpers/models/factorization.py
 # :pyobject: ALS
-# :caption: mpd_helpers/factorization.py
+# :caption: mpd_helpers/models/factorization.py
 # ```
 
 # %% tags=["nbval-ignore-output"]
-als = run("iALS", factorization.ALS(seed=seed, fallback=titles.TitleModel()))
+als = run("iALS")
 if graded:
     display(table(["iALS", "playlist-kNN"]))
 
@@ -180,9 +185,9 @@ if graded:
 #
 # $$s^{next}_{uj} = \sum_{d=1}^{3} \frac{1}{d}\, \frac{T_{s_d j}}{\sum_k T_{s_d k}}.$$ (eq-successors)
 #
-# ```{literalinclude} /mpd_helpers/neighbours.py
+# ```{literalinclude} /mpd_helpers/models/neighbours.py
 # :pyobject: Successors
-# :caption: mpd_helpers/neighbours.py
+# :caption: mpd_helpers/models/neighbours.py
 # ```
 #
 # Alone it knows only a few tracks per playlist, those that ever followed its last three,
@@ -190,7 +195,7 @@ if graded:
 # ranker below, not as a recommender of its own.
 
 # %% tags=["nbval-ignore-output"]
-run("successors", neighbours.Successors(fallback=titles.TitleModel()))
+run("successors")
 if graded:
     display(table(["successors", "iALS"]))
 
@@ -203,9 +208,9 @@ if graded:
 #
 # $$s^{blend}_{uj} = \sum_c w_c(|S_u|) \frac{s^c_{uj}}{\max_{j'} s^c_{uj'}}.$$ (eq-blend)
 #
-# ```{literalinclude} /mpd_helpers/rerank.py
+# ```{literalinclude} /mpd_helpers/models/blend.py
 # :pyobject: Blend
-# :caption: mpd_helpers/rerank.py
+# :caption: mpd_helpers/models/blend.py
 # ```
 #
 # {cite:t}`rendle2020ncfmf` found that a plain dot product of embeddings beats NeuMF's
@@ -217,7 +222,7 @@ if graded:
 # %% tags=["nbval-ignore-output"]
 def blend(reranker=None, name="blend"):
     """Item and playlist neighbours, the title model for <= 1 seed; optionally re-ordered."""
-    return rerank.neighbour_blend(reranker=reranker, rerank_weight=None, name=name)
+    return catalogue.neighbour_blend(reranker=reranker, rerank_weight=None, name=name)
 
 
 run("blend", blend())
@@ -238,11 +243,10 @@ if graded:
 # character n-grams that serves these playlists in every pipeline above.
 
 # %% tags=["nbval-ignore-output"]
-for name, system in {"popularity": recommend.Popularity(), "same title": titles.SameTitle(),
-                     "title tf-idf": titles.TitleModel()}.items():
-    run(name, system)
+for name in ["popularity", "same title", "title tf-idf"]:
+    run(name)
 if graded:
-    one = metrics.compare({n: per_playlist[n] for n in ["popularity", "same title", "title tf-idf"]}, "popularity",
+    one = intervals.compare({n: per_playlist[n] for n in ["popularity", "same title", "title tf-idf"]}, "popularity",
                           "r_precision", by_category=True).loc[1]
     display(one[["count", "mean", "low", "high", "diff", "diff_low", "diff_high"]].round(3))
 
@@ -271,35 +275,35 @@ if graded:
 #
 # It must not learn from the held-out tracks it is graded on. So it learns from a second
 # challenge, cut from the *training* playlists by the same ten-category recipe
-# (`rerank.validation_split`): their hidden tracks are the labels, and every source is
+# (`ranker.validation_split`): their hidden tracks are the labels, and every source is
 # refitted without them. For the real challenge playlists, the sources are fitted again on
 # all training playlists. NeuMF is not among the features for that reason: the model of
 # chapter 2 was trained on every training playlist's tracks, hidden ones included, so its
 # scores would give the labels away; it would have to be trained again for the validation
 # challenge.
 #
-# ```{literalinclude} /mpd_helpers/rerank.py
+# ```{literalinclude} /mpd_helpers/models/ranker.py
 # :pyobject: LearnedRanker.fit
-# :caption: mpd_helpers/rerank.py
+# :caption: mpd_helpers/models/ranker.py
 # ```
 #
-# ```{literalinclude} /mpd_helpers/rerank.py
+# ```{literalinclude} /mpd_helpers/models/catalogue.py
 # :pyobject: two_stage
-# :caption: mpd_helpers/rerank.py
+# :caption: mpd_helpers/models/catalogue.py
 # ```
 
 # %% tags=["nbval-ignore-output"]
-run("first stage", rerank.first_stage_alone(seed))
+run("first stage")
 start = time.perf_counter()
-ranker = rerank.two_stage(seed=seed, depth=depth, per_category=validation_per_category)
-ranker.fit(ds, M)
+ranker = catalogue.two_stage(seed=seed, depth=depth, per_category=validation_per_category)
+ranker.fit(ds)
 fit_seconds = time.perf_counter() - start
 start = time.perf_counter()
 recs = ranker.recommend(rows, progress=False)
 predict_seconds = time.perf_counter() - start
 seconds["two-stage"] = fit_seconds + predict_seconds
 if graded:
-    per_playlist["two-stage"] = metrics.evaluate(recommend.as_frame(ds, rows, recs), truth, ndcg="spotify")
+    per_playlist["two-stage"] = metrics.evaluate(base.as_frame(ds, rows, recs), truth, ndcg="spotify")
 print(f"ranker trained (with its validation challenge and both fits of the sources) in {fit_seconds:.0f} s; "
       f"predictions for {len(rows):,} playlists in {predict_seconds:.0f} s")
 
@@ -335,11 +339,11 @@ if graded:
 
 # %% tags=["nbval-ignore-output"]
 if graded:
-    per_cat = metrics.compare({n: per_playlist[n] for n in ["item-kNN", "playlist-kNN", "iALS", "two-stage"]},
+    per_cat = intervals.compare({n: per_playlist[n] for n in ["item-kNN", "playlist-kNN", "iALS", "two-stage"]},
                               "item-kNN", "r_precision", by_category=True)
-    cells = per_cat.apply(lambda r: f"{r['mean']:.3f} {metrics.verdict(r['diff'], r['significant'], 'r_precision')}"
+    cells = per_cat.apply(lambda r: f"{r['mean']:.3f} {intervals.verdict(r['diff'], r['significant'], 'r_precision')}"
                           if r.name[1] != "item-kNN" else f"{r['mean']:.3f}", axis=1).unstack("system")
-    cells.index = [f"{c}: {challenge.CATEGORIES[c - 1].label}" for c in cells.index]
+    cells.index = [f"{c}: {challenge_set.CATEGORIES[c - 1].label}" for c in cells.index]
     display(cells[["item-kNN", "playlist-kNN", "iALS", "two-stage"]])
 
 # %% [markdown]
@@ -350,10 +354,10 @@ if graded:
 # %% tags=["nbval-ignore-output"]
 if graded:
     def claim(system, reference, metric):
-        t = metrics.compare({reference: per_playlist[reference], system: per_playlist[system]}, reference,
+        t = intervals.compare({reference: per_playlist[reference], system: per_playlist[system]}, reference,
                             metric).loc[system]
         ratio = t["mean"] / (t["mean"] - t["diff"])
-        return f"{metrics.LABELS[metric]} {ratio:.3f}x ({metrics.verdict(t['diff'], t['significant'], metric)})"
+        return f"{intervals.LABELS[metric]} {ratio:.3f}x ({intervals.verdict(t['diff'], t['significant'], metric)})"
 
     for reference in ["item-kNN", "playlist-kNN", "iALS"]:
         print(f"two-stage against {reference}: " + "; ".join(claim("two-stage", reference, m)
@@ -384,7 +388,7 @@ if scale_path.is_file():
         for system, line in overall.query("metric == @metric").groupby("system", sort=False):
             ax.errorbar(line["training_playlists"], line["mean"], marker="o", capsize=3, label=system,
                         yerr=[line["mean"] - line["low"], line["high"] - line["mean"]])
-        ax.set(xscale="log", xlabel="training playlists", title=metrics.LABELS[metric])
+        ax.set(xscale="log", xlabel="training playlists", title=intervals.LABELS[metric])
         ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
         ax.minorticks_off()
     axes[0].set_ylabel("mean (95 % interval)")
@@ -403,7 +407,7 @@ if scale is not None:
     def cell(r):
         digits = 2 if r["metric"] == "clicks" else 3
         tag = "" if r["system"] == r["reference"] else \
-            " " + metrics.verdict(r["diff"], bool(r["significant"]), r["metric"])
+            " " + intervals.verdict(r["diff"], bool(r["significant"]), r["metric"])
         return f"{r['mean']:.{digits}f}{tag}"
 
     shown = scale.query("category == 'all'").assign(cell=lambda t: t.apply(cell, axis=1))
@@ -412,8 +416,8 @@ if scale is not None:
     display(shown.reindex(columns=["r_precision", "ndcg", "clicks"], level="metric"))
     for slices, size in scale.query("category == 'all' and system == 'two-stage'").groupby("slices"):
         for reference, part in size.groupby("reference", sort=False):
-            ratios = "; ".join(f"{metrics.LABELS[r['metric']]} {r['mean'] / (r['mean'] - r['diff']):.3f}x "
-                               f"({metrics.verdict(r['diff'], bool(r['significant']), r['metric'])})"
+            ratios = "; ".join(f"{intervals.LABELS[r['metric']]} {r['mean'] / (r['mean'] - r['diff']):.3f}x "
+                               f"({intervals.verdict(r['diff'], bool(r['significant']), r['metric'])})"
                                for _, r in part.iterrows())
             print(f"{slices} slices, two-stage against {reference}: {ratios}")
 
@@ -426,7 +430,7 @@ if scale is not None:
                           "and category != 'all'")
     by_cat = largest.assign(cell=largest.apply(cell, axis=1)).pivot_table(
         index="category", columns="system", values="cell", aggfunc="first", sort=False)
-    by_cat.index = [f"{c}: {challenge.CATEGORIES[int(c) - 1].label}" for c in by_cat.index]
+    by_cat.index = [f"{c}: {challenge_set.CATEGORIES[int(c) - 1].label}" for c in by_cat.index]
     display(by_cat)
 
 # %% [markdown]
@@ -436,7 +440,7 @@ if scale is not None:
 
 # %% tags=["nbval-ignore-output"]
 if graded:
-    record = figures.Record("07_beyond")
+    record = recorded.Record("07_beyond")
     exact = {n for n in per_playlist if n.startswith(("item-kNN", "playlist-kNN", "RP3beta", "successors",
                                                       "popularity", "same title", "title tf-idf")) or n == "blend"}
     for name, frame in per_playlist.items():

@@ -48,7 +48,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from mpd_helpers import stats
+from mpd_helpers.data import stats
 
 pd.set_option("display.width", 160)
 JOB = ["load", "fit", "recommend", "write", "verify"]  # from the slices to a verified submission
@@ -130,9 +130,9 @@ if costs is not None:
 #   large the data. At 10 slices no track is in more than 1,000 training playlists, so the
 #   book's chapters are unchanged by it.
 #
-# ```{literalinclude} /mpd_helpers/matrix.py
+# ```{literalinclude} /mpd_helpers/data/matrix.py
 # :pyobject: sample_per_row
-# :caption: mpd_helpers/matrix.py
+# :caption: mpd_helpers/data/matrix.py
 # ```
 #
 # The job itself, as the `recommend` command runs it:

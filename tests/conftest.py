@@ -11,7 +11,7 @@ nbval stores the keys it ignores on each notebook collector (``skip_compare``); 
 outputs are compared under the stream's name, so adding "stderr" there is all it takes.
 The same hook runs the notebooks first and moves the tests marked ``after_notebooks`` (the
 comparison of the chapters' recorded figures with the reference,
-tests/test_reference_figures.py) to the end of the session, after nbval has executed the
+tests/book/test_reference_figures.py) to the end of the session, after nbval has executed the
 notebooks, and notes which chapters nbval executes. Under pytest-xdist (``make test`` runs
 ``-n auto``) the notebooks and those checks stay together, in that order, in one worker.
 
@@ -29,7 +29,7 @@ import pytest
 
 EXECUTED_KEY = pytest.StashKey[set]()  # chapters (notebook stems) nbval executes in this session
 STARTED_KEY = pytest.StashKey[float]()  # when the session started (time.time())
-AFTER_NOTEBOOKS = "tests/test_reference_figures.py::test_chapter_figures_within_tolerance"
+AFTER_NOTEBOOKS = "tests/book/test_reference_figures.py::test_chapter_figures_within_tolerance"
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import functools
+import importlib
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from mpd_helpers import challenge, cli, synthetic
+from mpd_helpers import cli
+from mpd_helpers.data import recipe, synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 SLICE = "mpd.slice.0-999.json"
@@ -25,9 +28,9 @@ def mpd_dir(n_slices: int = 1, seed: int = 0) -> Path:
 
 
 @functools.cache
-def challenge_build(n_slices: int = 5, per_category: int = 10, seed: int = 0) -> challenge.Build:
+def challenge_build(n_slices: int = 5, per_category: int = 10, seed: int = 0) -> recipe.Build:
     """A challenge set built from a synthetic MPD directory (built once)."""
-    return challenge.build(
+    return recipe.build(
         mpd_dir(n_slices),
         _ROOT / f"challenge-{n_slices}-{per_category}-{seed}",
         per_category=per_category,
@@ -64,3 +67,30 @@ def run_process(*argv, timeout: float = 60) -> tuple[int, str, str]:
 def last_line(err: str) -> str:
     """The last line of a command's stderr: its error, if any."""
     return err.strip().splitlines()[-1]
+
+
+INCLUDE = re.compile(r"\{literalinclude\} /mpd_helpers/([\w/]+)\.py\n(?:# :[^\n]*\n)*?# :pyobject: ([\w.]+)")
+
+
+def included() -> dict[str, list[str]]:
+    """The package objects the chapters show (``literalinclude``), as ``module.object`` (the
+    module under mpd_helpers, dotted) -> the chapters (notebook stems) that show it."""
+    shown: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
+        for module, obj in INCLUDE.findall(path.read_text(encoding="utf-8")):
+            shown.setdefault(f"{module.replace('/', '.')}.{obj}", []).append(path.stem)
+    return shown
+
+
+def package_object(dotted: str) -> object:
+    """The object ``module.attr[.attr]`` of the package, found by importing modules from the left."""
+    parts = dotted.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module("mpd_helpers." + ".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ModuleNotFoundError(dotted)

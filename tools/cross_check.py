@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
-from mpd_helpers import figures  # noqa: E402
+from mpd_helpers import recorded  # noqa: E402
 
 # name -> (command prefix, environment)
 SETTINGS: dict[str, tuple[list[str], dict[str, str]]] = {
@@ -59,7 +59,7 @@ def run(name: str, out: Path) -> tuple[bool, float]:
 
 def _largest_moves(group: pd.DataFrame, names: list[str]) -> dict[str, str]:
     """Per setting, the largest move of a group of figures, in the unit of their tolerance."""
-    tol = figures.TOLERANCES[group["kind"].iloc[0]]
+    tol = recorded.TOLERANCES[group["kind"].iloc[0]]
     relative = tol.rel and not tol.abs
     cells = {}
     for name in names:
@@ -83,8 +83,8 @@ def table(out: Path, names: list[str], passed: dict[str, bool]) -> str:
         records = {}
         for name in names:
             path = out / name.replace(" ", "_") / f"{chapter}.json"
-            records[name] = figures.read(path) if path.is_file() else {}
-        frame = figures.spread(records, ref)
+            records[name] = recorded.read(path) if path.is_file() else {}
+        frame = recorded.spread(records, ref)
         frame.insert(0, "chapter", chapter)
         frames.append(frame)
     moves = pd.concat(frames)
@@ -100,7 +100,7 @@ def table(out: Path, names: list[str], passed: dict[str, bool]) -> str:
     for (chapter, kind), group in moves.groupby(["chapter", "kind"], sort=True):
         cells = _largest_moves(group, names)
         label = f"{chapter}: {len(group)} × {kind}"
-        lines.append(f"| {label} | " + " | ".join(cells[n] for n in names) + f" | {figures.TOLERANCES[kind]} |")
+        lines.append(f"| {label} | " + " | ".join(cells[n] for n in names) + f" | {recorded.TOLERANCES[kind]} |")
     lines.append("| `make test` | " + " | ".join("passed" if passed.get(n) else "failed" for n in names) + " | |")
     return "\n".join(lines) + "\n"
 

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from mpd_helpers import figures
+from mpd_helpers import recorded
 
 
 def main(records: str, reference: str, *chapters: str) -> int:
@@ -23,7 +23,7 @@ def main(records: str, reference: str, *chapters: str) -> int:
     for chapter in chapters:
         path = Path(records) / f"{chapter}.json"
         if path.is_file():
-            merged[chapter] = figures.read(path)
+            merged[chapter] = recorded.read(path)
         else:
             merged.pop(chapter, None)  # the chapter records nothing (any more)
     tmp = target.with_name(f".{target.name}.tmp")

@@ -30,39 +30,26 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
-from mpd_helpers import (  # noqa: E402  # noqa: E402
-    challenge,
-    dataset,
-    embedded,
-    factorization,
-    matrix,
-    metrics,
-    neighbours,
-    recommend,
-    rerank,
-    synthetic,
-    titles,
-)
-from mpd_helpers import io as files  # noqa: E402
+from mpd_helpers import files  # noqa: E402
+from mpd_helpers.data import challenge_set, dataset, embedded, synthetic  # noqa: E402
+from mpd_helpers.grading import intervals, metrics  # noqa: E402
+from mpd_helpers.models import base, catalogue  # noqa: E402
 
 METRICS = ("r_precision", "ndcg", "clicks")
 SINGLE_MODELS = ("item-kNN", "playlist-kNN", "iALS")
 
 
-def systems(seed: int = 0) -> dict:
-    """The systems graded at every size, as chapter 6 builds them."""
-    return {
-        "item-kNN": lambda: neighbours.ItemKNN(fallback=titles.SameTitle()),
-        "item-kNN, damping 0.3, length-weighted": lambda: neighbours.ItemKNN(
-            fallback=titles.SameTitle(), damping=0.3, length_weight=True
-        ),
-        "RP3beta": lambda: neighbours.RP3beta(beta=0.6, fallback=titles.TitleModel()),
-        "playlist-kNN": lambda: neighbours.PlaylistKNN(fallback=titles.TitleModel()),
-        "iALS": lambda: factorization.ALS(seed=seed, fallback=titles.TitleModel()),
-        "blend": rerank.neighbour_blend,
-        "first stage": lambda: rerank.first_stage_alone(seed),
-        "two-stage": lambda: rerank.two_stage(seed),
-    }
+# The systems graded at every size: chapter 6's, from the catalogue, less those that need NeuMF.
+SYSTEMS = (
+    "item-kNN",
+    "item-kNN, damping 0.3, length-weighted",
+    "RP3beta",
+    "playlist-kNN",
+    "iALS",
+    "blend",
+    "first stage",
+    "two-stage",
+)
 
 
 def grade_size(
@@ -72,20 +59,20 @@ def grade_size(
     paths = embedded.ensure(root, n_slices=slices, per_category=per_category, seed=seed)
     folder = cache / f"{slices}x1000-c{per_category}-s{seed}-g{synthetic.GENERATOR_VERSION}"  # data of this generator
     folder.mkdir(parents=True, exist_ok=True)
-    wanted = {name: make for name, make in systems(seed).items() if only is None or name in only}
+    wanted = [name for name in SYSTEMS if only is None or name in only]
     if all((folder / f"{name}.parquet").is_file() for name in wanted):
         return {name: pd.read_parquet(folder / f"{name}.parquet") for name in wanted}
-    ds = dataset.load(paths.mpd_dir, paths.challenge_path, paths.truth_path)
-    m = matrix.utility_matrix(ds.entries, ds.n_playlists, ds.n_tracks)
-    truth = challenge.read_truth(paths.truth_path)
+    challenge = challenge_set.read(paths.challenge_path, paths.truth_path)
+    ds = dataset.load(paths.mpd_dir, challenge)
+    truth = challenge.truth.tracks
     rows = ds.challenge_rows
     graded = {}
-    for name, make in wanted.items():
+    for name in wanted:
         path = folder / f"{name}.parquet"
         if not path.is_file():
             start = time.perf_counter()
-            recs = make().fit(ds, m).recommend(rows)
-            grade = metrics.evaluate(recommend.as_frame(ds, rows, recs), truth, ndcg="spotify")
+            recs = catalogue.make(name, seed).fit(ds).recommend(rows)
+            grade = metrics.evaluate(base.as_frame(ds, rows, recs), truth, ndcg="spotify")
             files.write_with(path, grade.to_parquet, suffix=".parquet")
             print(
                 f"{slices} slices, {name}: {time.perf_counter() - start:.0f} s, "
@@ -103,8 +90,8 @@ def summary(graded: dict[str, pd.DataFrame], slices: int, per_category: int) -> 
     blocks = []
     for reference in dict.fromkeys(["item-kNN", best]) if "item-kNN" in graded else [best]:
         for metric in METRICS:
-            overall = metrics.compare(graded, reference, metric).assign(category="all")
-            per_cat = metrics.compare(graded, reference, metric, by_category=True).reset_index("category")
+            overall = intervals.compare(graded, reference, metric).assign(category="all")
+            per_cat = intervals.compare(graded, reference, metric, by_category=True).reset_index("category")
             for table in (overall, per_cat.assign(category=per_cat["category"].astype(str))):
                 blocks.append(table.reset_index().assign(reference=reference, metric=metric))
     out = pd.concat(blocks, ignore_index=True)
@@ -140,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=None, help="where the embedded data is made (default data/)")
     parser.add_argument("--cache", type=Path, default=ROOT / "_build" / "scale")
     parser.add_argument("--out", type=Path, default=ROOT / "book" / "scale_order.csv")
-    parser.add_argument("--systems", nargs="+", choices=list(systems()), help="only these (default: all)")
+    parser.add_argument("--systems", nargs="+", choices=list(SYSTEMS), help="only these (default: all)")
     args = parser.parse_args(argv)
     tables = []
     for size in args.sizes:

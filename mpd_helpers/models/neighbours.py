@@ -1,0 +1,218 @@
+"""Neighbourhood models: item-based and playlist-based collaborative filtering, in sparse products.
+
+Neither ever forms a dense array: a batch of playlists touches only the training playlists
+that share a seed with it, and only the tracks of those playlists become candidates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from mpd_helpers.data.dataset import Dataset
+from mpd_helpers.data.matrix import PlaylistOrder, sample_per_row, transitions
+from mpd_helpers.models.base import Recommender
+from mpd_helpers.models.ranking import top_k_per_row
+
+
+class ItemKNN(Recommender):
+    """Item-based CF: a candidate scores its summed cosine similarity to the playlist's seeds.
+
+    With $X$ the training utility matrix and $n_j$ the number of playlists holding track
+    $j$, the similarity is $\\mathrm{sim}(i, j) = (X^\\top X)_{ij} / \\sqrt{n_i n_j}$ and a
+    playlist with seeds $S$ scores track $j$ by $\\sum_{i \\in S} \\mathrm{sim}(i, j)$. The
+    item x item matrix is never formed: the scores of a batch are
+    $((S D^{-1/2}) X^\\top) X D^{-1/2}$, two sparse products. ``damping`` is the exponent of
+    the candidate's popularity (0.5: cosine; less favours popular tracks, more damps them);
+    ``length_weight`` weights each training playlist by $1 / \\log_2(1 + |X_v|)$.
+
+    A seed held by more than ``reach`` training playlists reaches a random ``reach`` of them
+    (drawn once, with ``seed``), each weighted $n_i / \\text{reach}$ to stand for the rest:
+    the similarity is then an unbiased estimate, and a playlist costs at most
+    $\\text{reach} \\times$ (its seeds) $\\times$ (the longest playlist) products, however
+    large the data. ``reach=None`` keeps every playlist.
+
+    Shown in the book: 06_evaluation.
+    """
+
+    name = "item-kNN"
+
+    def __init__(
+        self,
+        fallback: Recommender | None = None,
+        damping: float = 0.5,
+        length_weight: bool = False,
+        reach: int | None = 1000,
+        seed: int = 0,
+    ):
+        self.fallback, self.damping, self.length_weight = fallback, damping, length_weight
+        self.reach, self.seed = reach, seed
+
+    def fit(self, ds: Dataset) -> ItemKNN:
+        """Keep the training rows and the weights of seeds, playlists and candidates."""
+        super().fit(ds)
+        count = np.maximum(self.popularity, 1).astype(np.float32)
+        length = np.maximum(self.train.getnnz(axis=1), 1).astype(np.float32)
+        seed, playlist, candidate = self._weights(count, length)
+        self.seed_w, self.candidate_w = _diag(seed), _diag(candidate)
+        self.train_t = (self.train.T @ _diag(playlist)).tocsr()
+        if self.reach is not None:
+            self.train_t = sample_per_row(self.train_t, self.reach, self.seed)
+        return self
+
+    def _weights(self, count: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per seed track, per training playlist and per candidate track."""
+        playlist = (
+            _float32(1.0 / np.log2(1.0 + length.astype(np.float64))) if self.length_weight else np.ones_like(length)
+        )
+        return _inverse_power(count, 0.5), playlist, _inverse_power(count, self.damping)
+
+    def scores(self, rows: np.ndarray) -> sp.csr_matrix:
+        """Summed similarities of each candidate to the playlist's seeds."""
+        return self.from_seeds(self.matrix[rows])
+
+    def from_seeds(self, seeds: sp.csr_matrix) -> sp.csr_matrix:
+        """The scores of any sets of seed tracks (rows x tracks, weighted): two sparse products."""
+        shared = (seeds @ self.seed_w) @ self.train_t  # rows x training playlists that hold a seed
+        return (shared @ self.train @ self.candidate_w).tocsr()
+
+
+class RP3beta(ItemKNN):
+    """RP3beta (Paudel et al., 2017): a three-step random walk seed -> playlist -> track.
+
+    A walk leaves a seed $i$ for one of its $n_i$ playlists, then that playlist $v$ for one
+    of its $|X_v|$ tracks; a candidate's arrival probability is divided by $n_j^\\beta$ to
+    damp popular tracks. Unpruned, it is computed as item-kNN is, from the seeds;
+    ``prune`` keeps only each track's ``prune`` strongest successors, precomputed.
+
+    Shown in the book: 07_beyond.
+    """
+
+    name = "RP3beta"
+
+    def __init__(
+        self, beta: float = 0.6, prune: int | None = None, fallback: Recommender | None = None, chunk: int = 2000
+    ):
+        super().__init__(fallback=fallback)
+        self.beta, self.prune, self.chunk = beta, prune, chunk
+
+    def _weights(self, count: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Transition probabilities out of a seed and out of a playlist; the damping."""
+        return 1.0 / count, 1.0 / length, _inverse_power(count, self.beta)
+
+    def fit(self, ds: Dataset) -> RP3beta:
+        """The walk's steps, and with ``prune`` the track x track successors, top ``prune`` per track."""
+        super().fit(ds)
+        if self.prune is not None:
+            n = self.matrix.shape[1]
+            blocks = [
+                top_k_per_row(self.from_seeds(sp.identity(n, np.float32, format="csr")[a : a + self.chunk]), self.prune)
+                for a in range(0, n, self.chunk)
+            ]
+            self.successors = sp.vstack(blocks).tocsr()
+        return self
+
+    def scores(self, rows: np.ndarray) -> sp.csr_matrix:
+        """Summed arrival scores of three steps from each playlist's seeds."""
+        if self.prune is None:
+            return self.from_seeds(self.matrix[rows])
+        return (self.matrix[rows] @ self.successors).tocsr()
+
+
+class PlaylistKNN(Recommender):
+    """Playlist-based CF: tracks of the ``k`` training playlists most similar to the seeds.
+
+    A training playlist $u$ is weighted by its cosine similarity to the seed set $S$,
+    $|S \\cap X_u| / \\sqrt{|S| |X_u|}$, raised to ``power`` (which favours the closest
+    neighbours); a track scores the summed weights of the neighbours that hold it. As in
+    :class:`ItemKNN`, a seed held by more than ``reach`` training playlists reaches a random
+    ``reach`` of them, each counted $n_i / \\text{reach}$ times, so that a batch compares
+    its playlists with a bounded number of training playlists however large the data.
+
+    Shown in the book: 06_evaluation.
+    """
+
+    name = "playlist-kNN"
+
+    def __init__(
+        self,
+        k: int = 150,
+        power: float = 2.0,
+        fallback: Recommender | None = None,
+        reach: int | None = 1000,
+        seed: int = 0,
+    ):
+        self.k, self.power, self.fallback, self.reach, self.seed = k, power, fallback, reach, seed
+
+    def fit(self, ds: Dataset) -> PlaylistKNN:
+        """Keep the training rows and their lengths."""
+        super().fit(ds)
+        self.train_t = self.train.T.tocsr()
+        if self.reach is not None:
+            self.train_t = sample_per_row(self.train_t, self.reach, self.seed)
+        self.length = np.maximum(self.train.getnnz(axis=1), 1).astype(np.float64)
+        return self
+
+    def neighbours(self, rows: np.ndarray) -> sp.csr_matrix:
+        """Weights of each playlist's ``k`` nearest training playlists (rows x training rows)."""
+        seeds = self.matrix[rows]
+        overlap = (seeds @ self.train_t).tocoo()
+        n_seeds = np.maximum(seeds.getnnz(axis=1), 1).astype(np.float64)
+        cosine = overlap.data / np.sqrt(n_seeds[overlap.row] * self.length[overlap.col])
+        sim = sp.csr_matrix((cosine**self.power, (overlap.row, overlap.col)), shape=overlap.shape)
+        return top_k_per_row(sim, self.k, ties=True)
+
+    def scores(self, rows: np.ndarray) -> sp.csr_matrix:
+        """Summed weights of the nearest training playlists that hold each track."""
+        return (self.neighbours(rows) @ self.train).tocsr()
+
+
+class Successors(Recommender):
+    """A next-track model: the tracks that directly follow the playlist's last tracks elsewhere.
+
+    With $T_{ij}$ the number of training playlists in which track $j$ directly follows track
+    $i$, and the playlist's last ``window`` known tracks $s_1$ (the latest), $s_2$, ..., a
+    candidate scores $\\sum_d T_{s_d j} / (d \\sum_k T_{s_d k})$: the share of each one's
+    successors that it is, weighted by recency. Playlists are ordered, and a first-n challenge
+    playlist continues from its last seed.
+
+    Shown in the book: 07_beyond.
+    """
+
+    name = "successors"
+
+    def __init__(self, window: int = 3, fallback: Recommender | None = None):
+        self.window, self.fallback = window, fallback
+
+    def fit(self, ds: Dataset) -> Successors:
+        """Count the training playlists' transitions; note each playlist's last tracks."""
+        super().fit(ds)
+        training = ds.entries[~ds.playlists["is_challenge"].to_numpy()[ds.entries["pid"].to_numpy()]]
+        counts = transitions(training, self.matrix.shape[1])
+        self.follow = (_diag(1.0 / np.maximum(counts.sum(axis=1).A1, 1)) @ counts).tocsr()
+        self.order = PlaylistOrder.of(ds.entries, self.matrix.shape[0], self.window)
+        return self
+
+    def _add_rows(self, titles, tracks: list[np.ndarray]) -> None:
+        """Note the new playlists' last tracks."""
+        self.order.extend(tracks)
+
+    def scores(self, rows: np.ndarray) -> sp.csr_matrix:
+        """The recency-weighted shares of the last tracks' successors."""
+        return (self.order.recent(rows, self.matrix.shape[1]) @ self.follow).tocsr()
+
+
+def _diag(values: np.ndarray) -> sp.dia_matrix:
+    """A float32 diagonal matrix."""
+    return sp.diags(values.astype(np.float32))
+
+
+def _inverse_power(count: np.ndarray, power: float) -> np.ndarray:
+    """``count ** -power`` in float32 (the square root's own rounding for 0.5, as cosine uses)."""
+    return 1.0 / np.sqrt(count) if power == 0.5 else _float32(count.astype(np.float64) ** -power)
+
+
+def _float32(values: np.ndarray) -> np.ndarray:
+    """Rounded to float32 from float64, so that the few ULPs by which NumPy's CPU-specific
+    kernels of ``log`` and ``pow`` differ vanish in the rounding (as good as always)."""
+    return np.asarray(values, np.float64).astype(np.float32)
