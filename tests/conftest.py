@@ -30,6 +30,7 @@ import pytest
 EXECUTED_KEY = pytest.StashKey[set]()  # chapters (notebook stems) nbval executes in this session
 STARTED_KEY = pytest.StashKey[float]()  # when the session started (time.time())
 AFTER_NOTEBOOKS = "tests/book/test_reference_figures.py::test_chapter_figures_within_tolerance"
+ALONE = {"tests/book/test_book_smoke.py"}  # files whose tests are scheduled one by one
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -55,18 +56,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: _stage(item, IPyNbFile))  # stable
 
 
-def _stage(item: pytest.Item, notebook_type: type | tuple) -> int:
-    """0: a notebook's cell; 1: a unit test; 2: a check that needs the executed notebooks."""
+def _stage(item: pytest.Item, notebook_type: type | tuple) -> tuple[int, int]:
+    """(0, 0): a notebook's cell; (1, k): a unit test, the longest first (k = 0: marked slow;
+    1: the commands' and the models' tests; 2: the rest), so that the workers finish together;
+    (2, 0): a check that needs the executed notebooks."""
     if notebook_type and isinstance(item.parent, notebook_type):
-        return 0
-    return 2 if item.get_closest_marker("after_notebooks") is not None else 1
+        return 0, 0
+    if item.get_closest_marker("after_notebooks") is not None:
+        return 2, 0
+    if item.get_closest_marker("slow") is not None:
+        return 1, 0
+    return 1, 1 if item.nodeid.startswith(("tests/cli/", "tests/models/")) else 2
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """With pytest-xdist (``-n``, as `make test` runs): the notebooks and the figure checks go to
     one worker, in order (each chapter reads what the one before it wrote), first; the unit
-    tests to the others a file at a time (a file's fixtures are made once)."""
+    tests to the others a file at a time (a file's fixtures are made once), except the files
+    in ``ALONE``, whose tests go out one by one."""
     from xdist.scheduler import LoadScopeScheduling
 
     class ChaptersInOrder(LoadScopeScheduling):
@@ -74,6 +82,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
             path = nodeid.split("::")[0]
             if path.startswith("notebooks/") or nodeid.startswith(AFTER_NOTEBOOKS):
                 return "notebooks"
+            if path in ALONE:  # tests of minutes each: any worker may take any of them
+                return nodeid
             return path
 
     return ChaptersInOrder(config, log)

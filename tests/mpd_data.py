@@ -9,10 +9,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from itertools import islice
 from pathlib import Path
 
 from mpd_helpers import cli
-from mpd_helpers.data import recipe, synthetic
+from mpd_helpers.data import recipe, slices, synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 SLICE = "mpd.slice.0-999.json"
@@ -37,6 +38,18 @@ def challenge_build(n_slices: int = 5, per_category: int = 10, seed: int = 0) ->
         seed=seed,
         progress=False,
     )
+
+
+@functools.cache
+def known_tracks(n_slices: int = 5) -> tuple[str, ...]:
+    """Every track URI of a synthetic MPD directory, sorted (read once)."""
+    return tuple(sorted(set(slices.read_slices(mpd_dir(n_slices), progress=False).entries["track_uri"])))
+
+
+def popular_rows(seeds: dict[int, set[str]], skip: int = 0, n_slices: int = 5) -> list[list[str]]:
+    """For each playlist (in ``seeds``' order), 500 known tracks, none of them its seeds, after the first ``skip``."""
+    known = known_tracks(n_slices)
+    return [list(islice((t for t in known if t not in own), skip, skip + 500)) for own in seeds.values()]
 
 
 def copy_dir(src: Path, dst: Path) -> Path:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from mpd_data import ROOT, SLICE, challenge_build, copy_dir, mpd_dir, run_cli
+from mpd_data import ROOT, SLICE, challenge_build, copy_dir, mpd_dir, popular_rows, run_cli
 
 from mpd_helpers import cli, files
 from mpd_helpers.cli import commands
@@ -33,8 +33,7 @@ def small_submission(tmp_path):
     """A valid submission for the shared challenge set (the popular fill of each playlist)."""
     b = challenge_build()
     seeds = challenge_set.read(b.challenge_path).seeds()
-    known = sorted(set(slices.read_slices(mpd_dir(5), progress=False).entries["track_uri"]))
-    rows = [[t for t in known if t not in seeds[pid]][:500] for pid in seeds]
+    rows = popular_rows(seeds)
     return submission.write(tmp_path / "sub.csv", list(seeds), rows, "team", "a@b.c"), b
 
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-from mpd_data import ROOT, SLICE, challenge_build, copy_dir, last_line, mpd_dir, run_cli
+from mpd_data import ROOT, SLICE, challenge_build, copy_dir, last_line, mpd_dir, popular_rows, run_cli
 
 from mpd_helpers import cli, files, pipeline
-from mpd_helpers.data import challenge_set, embedded, recipe, slices
+from mpd_helpers.data import challenge_set, embedded, recipe
 from mpd_helpers.grading import submission
 from mpd_helpers.models import store
 
@@ -35,8 +35,7 @@ def popular_submission(path: Path, b: recipe.Build, record: bool = True, skip: i
     """A valid submission for the build's challenge set (the same tracks for each playlist, after ``skip``)."""
     challenge = challenge_set.read(b.challenge_path)
     seeds = challenge.seeds()
-    known = sorted(set(slices.read_slices(mpd_dir(5), progress=False).entries["track_uri"]))
-    rows = [[t for t in known if t not in seeds[pid]][skip : skip + 500] for pid in seeds]
+    rows = popular_rows(seeds, skip)
     path.parent.mkdir(exist_ok=True)
     answers = challenge.identity if record else None
     return submission.write(path, list(seeds), rows, "team", "a@b.c", challenge=answers)
