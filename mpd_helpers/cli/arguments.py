@@ -6,12 +6,17 @@ import argparse
 import math
 
 
+def _number(text: str, kind: type, name: str) -> int | float:
+    """``text`` read as ``kind`` (int or float), or an argparse error saying it is not ``name``."""
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {name}") from None
+
+
 def positive_int(text: str) -> int:
     """An argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    value = _number(text, int, "an integer")
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
     return value
@@ -19,10 +24,7 @@ def positive_int(text: str) -> int:
 
 def seed(text: str) -> int:
     """An argparse type: a random seed, an integer in 0..2**32 - 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    value = _number(text, int, "an integer")
     if not 0 <= value < 2**32:
         raise argparse.ArgumentTypeError(f"{value} is not a seed in 0..{2**32 - 1}")
     return value
@@ -30,10 +32,7 @@ def seed(text: str) -> int:
 
 def share(text: str) -> float:
     """An argparse type: a number in (0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = _number(text, float, "a number")
     if not (math.isfinite(value) and 0 < value <= 1):
         raise argparse.ArgumentTypeError(f"{text} is not a share in (0, 1]")
     return value

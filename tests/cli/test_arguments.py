@@ -1,0 +1,34 @@
+"""The command line's argument types: a value in range, or one line saying what was expected."""
+
+import argparse
+
+import pytest
+
+from mpd_helpers.cli import arguments
+
+
+@pytest.mark.parametrize(
+    "kind, text, value",
+    [(arguments.positive_int, "3", 3), (arguments.seed, "0", 0), (arguments.seed, "4294967295", 2**32 - 1)]
+    + [(arguments.share, "0.5", 0.5), (arguments.share, "1", 1.0)],
+)
+def test_a_value_in_range_is_read(kind, text, value):
+    assert kind(text) == value
+
+
+@pytest.mark.parametrize(
+    "kind, text, message",
+    [
+        (arguments.positive_int, "abc", "'abc' is not an integer"),
+        (arguments.positive_int, "0", "0 is not a positive integer"),
+        (arguments.seed, "1.5", "'1.5' is not an integer"),
+        (arguments.seed, "4294967296", "4294967296 is not a seed in 0..4294967295"),
+        (arguments.share, "x", "'x' is not a number"),
+        (arguments.share, "0", "0 is not a share in (0, 1]"),
+        (arguments.share, "nan", "nan is not a share in (0, 1]"),
+    ],
+)
+def test_a_value_out_of_range_says_what_was_expected(kind, text, message):
+    with pytest.raises(argparse.ArgumentTypeError) as err:
+        kind(text)
+    assert str(err.value) == message
