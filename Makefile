@@ -72,7 +72,9 @@ export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 PAPERMILL = $(PY) -m papermill --cwd notebooks -k $(KERNEL) --progress-bar
 # Warnings are errors (-W): a broken reference, a missing chapter or a bad directive fails the
 # build; --keep-going reports all of them first.
-JUPYTER_BOOK = $(VENV)/bin/jupyter-book build --all -W -n --keep-going
+# With NB, chapters that have not been executed yet are missing from the book: the build
+# then reports them (and what refers to them) without failing.
+JUPYTER_BOOK = $(VENV)/bin/jupyter-book build --all $(if $(NB),,-W) -n --keep-going
 NBVAL_OPTS = --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 # make test: processes running tests at once (pytest-xdist); the notebooks run in order in one of them.
 TEST_WORKERS ?= auto
@@ -108,6 +110,9 @@ book: venv $(BOOK_DATA)
 	  $(PY) tools/clean_reference.py --book "$(GENERATED)/$$name.ipynb"; \
 	done
 	rm -rf $(GENERATED)/.src
+	$(if $(NB),@missing=$$(for src in notebooks/[0-9][0-9]_*.py; do n=$$(basename "$$src" .py); \
+	  test -f "$(GENERATED)/$$n.ipynb" || printf ' %s' "$$n"; done); \
+	  test -z "$$missing" || echo "make book: not executed yet, so missing from the book:$$missing")
 	$(JUPYTER_BOOK) .
 	@echo "The book: $(CURDIR)/_build/html/index.html"
 
