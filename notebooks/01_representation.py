@@ -29,7 +29,7 @@
 # | the write-up's step | here | what changed, and why |
 # |---|---|---|
 # | read ten slices with `json.load` and `json_normalize`, `concat` them | `slices.read_slices` | every field pulled out as a whole typed column and checked; bad input named by file, playlist and field |
-# | read `challenge_set.json`; drop the playlists without tracks | `challenge_set.read`, `dataset.load` | title-only playlists are kept and served from their titles (chapter 4) |
+# | read `challenge_set.json`; drop the playlists without tracks | `challenge_set.read`, `dataset.load` | title-only playlists are kept and served from their titles ({doc}`/book/generated/04_application`) |
 # | renumber the challenge pids after the training ones (`9000 + i`) | `dataset.load` | the same idea: one dense range of rows, training first; the original pid is kept for the submission |
 # | `iterrows` over playlists to build `song_playlist_df` | `Dataset.entries` | one row per entry, built from whole arrays, no Python loop |
 # | `astype('category').cat.codes` numbers the tracks | `Dataset.tracks`, `track_index` | the same numbering (sorted URIs); names kept once per track |

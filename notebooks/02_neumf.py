@@ -220,12 +220,12 @@ plt.show()
 # that.
 #
 # Is the MLP's learned similarity worth its cost? {cite:t}`rendle2020ncfmf` found that a
-# plain dot product of embeddings, well tuned, ranks better than NeuMF's network. Chapter 6
-# ("NeuMF against a dot product") measures it here, with each similarity ordering the same
+# plain dot product of embeddings, well tuned, ranks better than NeuMF's network.
+# {doc}`/book/generated/07_beyond` ("NeuMF against a dot product") measures it here, with each similarity ordering the same
 # candidates: NeuMF's probability orders them worse than the dot product of iALS's factors,
 # with an interval that excludes zero. So the write-up's choice of model is its weakest
 # step on this data; a reader building on it would start from a factorisation, and keep
-# NeuMF for what chapter 3 uses it for, playlist embeddings to cluster.
+# NeuMF for what {doc}`/book/generated/03_clustering` uses it for, playlist embeddings to cluster.
 #
 # ## Saving
 #

@@ -34,7 +34,7 @@
 # |---|---|---|
 # | take the `mlp_user_embedding` weights | `neumf.load_embeddings` | read from the saved model in the work directory |
 # | `KMeans(n_clusters=250, random_state=0)` | `clustering.fit_kmeans` | the same estimator {cite:p}`pedregosa2011sklearn`, seeded, one initialisation |
-# | neighbours: every playlist with the same label, found by a loop over all labels | `NeuMFClusters.fit` (chapter 4) | one sparse cluster x track table, built once |
+# | neighbours: every playlist with the same label, found by a loop over all labels | `NeuMFClusters.fit` ({doc}`/book/generated/04_application`) | one sparse cluster x track table, built once |
 
 # %% tags=["parameters"]
 work_dir = "../work"

@@ -37,9 +37,14 @@
 # In symbols: with $k(u)$ the cluster of playlist $u$, $X_v$ the tracks of playlist $v$ and
 # $S_u$ the seeds of $u$, the candidates and the list are
 #
-# $$C_u = \bigcup_{v \,:\, k(v) = k(u)} X_v \setminus S_u, \qquad
-# R_u = \text{the 500 tracks of } C_u \text{ with the largest } \hat{y}_{ui}
-# \text{ {eq}`eq-neumf`, then popular ones.}$$ (eq-candidates)
+# $$
+# \begin{aligned}
+# C_u &= \bigcup_{v \,:\, k(v) = k(u)} X_v \setminus S_u, \\
+# R_u &= \text{the 500 tracks of } C_u \text{ with the largest } \hat{y}_{ui}\text{, then popular ones,}
+# \end{aligned}
+# $$ (eq-candidates)
+#
+# where $\hat{y}_{ui}$ is NeuMF's prediction {eq}`eq-neumf` for playlist $u$ and track $i$.
 #
 # The write-up left out the 1,000 title-only playlists (no seed, so no trained embedding),
 # and proposed a TF-IDF model of titles for them. That is what serves them here: the tracks

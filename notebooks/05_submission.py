@@ -27,7 +27,7 @@
 # | the write-up's step | here | what changed, and why |
 # |---|---|---|
 # | `csv.writer(f).writerows(final_list_to_csv)` | `submission.write` | the `team_info` line added, the challenge's own pids, written whole or not at all, gzipped beside it |
-# | uploaded, and graded by Spotify | `submission.verify` | every rule of Spotify's verifier checked here first; the grade itself is chapter 5's |
+# | uploaded, and graded by Spotify | `submission.verify` | every rule of Spotify's verifier checked here first; the grade itself is {doc}`/book/generated/06_evaluation` |
 
 # %% [markdown]
 # The writer checks the team fields and every pid, then writes the plain file and the

@@ -278,7 +278,7 @@ if graded:
 # (`ranker.validation_split`): their hidden tracks are the labels, and every source is
 # refitted without them. For the real challenge playlists, the sources are fitted again on
 # all training playlists. NeuMF is not among the features for that reason: the model of
-# chapter 2 was trained on every training playlist's tracks, hidden ones included, so its
+# {doc}`/book/generated/02_neumf` was trained on every training playlist's tracks, hidden ones included, so its
 # scores would give the labels away; it would have to be trained again for the validation
 # challenge.
 #

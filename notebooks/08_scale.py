@@ -20,9 +20,9 @@
 # what the main job costs as the data grows to the whole of it: 1,000 slices, 1,000,000
 # playlists, 66 M entries. The job is the one the `recommend` command runs, with the
 # chapters' own code: read the slices and the challenge set, fit the neighbour blend of
-# chapter 5 (item-kNN, playlist-kNN, the title model for playlists with one seed or
+# {doc}`/book/generated/07_beyond` (item-kNN, playlist-kNN, the title model for playlists with one seed or
 # none), recommend 500 tracks for each challenge playlist, write the submission and verify
-# it by the challenge's rules. NeuMF is not part of it: chapter 2 gives what training it
+# it by the challenge's rules. NeuMF is not part of it: {doc}`/book/generated/02_neumf` gives what training it
 # on the whole MPD costs.
 #
 # The data is the embedded generator's at 10, 100, 300 and 1,000 slices, each with a
@@ -108,7 +108,7 @@ if costs is not None:
     display(summary.join(grades).round({"seconds": 0, "peak_gib": 2, "r_precision": 4, "ndcg": 4, "clicks": 2}))
 
 # %% [markdown]
-# Grades fall as the data grows, as they did in chapter 6's comparison by size: the
+# Grades fall as the data grows, as they did in the comparison by size of {doc}`/book/generated/07_beyond`: the
 # catalogue grows faster than any one playlist, so the held-out tracks hide among more
 # candidates.
 #
@@ -170,6 +170,6 @@ if costs is not None:
 # prints each stage's time and peak memory as above and writes `submission.csv` (and a
 # gzipped copy) for the challenge's site. With a challenge set built locally
 # (`python -m mpd_helpers challenge MPD_DIR OUT --per-category 1000`), `--truth
-# OUT/challenge_truth.json` grades it too. `--method two-stage` runs chapter 6's best
-# pipeline instead; its iALS and its ranker cost more than the blend, and were not
+# OUT/challenge_truth.json` grades it too. `--method two-stage` runs the best
+# pipeline of {doc}`/book/generated/07_beyond` instead; its iALS and its ranker cost more than the blend, and were not
 # measured at this size.

@@ -8,11 +8,12 @@ import inspect
 import pkgutil
 import re
 
-from mpd_data import included, package_object
+from mpd_data import ROOT, included, package_object
 
 import mpd_helpers
 
 MARK = re.compile(r"Shown in the book: ([\w, ]+)\.")
+BARE = re.compile(r"\b[Cc]hapters? \d")  # "chapter 4", "Chapter 2.1", "chapters 5 and 6"
 
 
 def _named_chapters(obj: object) -> list[str]:
@@ -60,3 +61,15 @@ def test_every_object_that_names_a_chapter_is_shown_there():
     assert {name.split(".")[0] for name in claims} >= {"data", "models", "grading", "pipeline"}, sorted(claims)
     wrong = {name: chapters for name, chapters in claims.items() if sorted(chapters) != sorted(shown.get(name, []))}
     assert not wrong, f"docstrings naming chapters that do not show them: {wrong}"
+
+
+def test_the_book_refers_to_its_chapters_by_link_not_by_number():
+    """A hand-typed chapter number drifts when chapters move; a {doc} link is resolved by Sphinx."""
+    pages = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")) + sorted((ROOT / "book").glob("*.md"))
+    bare = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in pages
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if BARE.search(line)
+    ]
+    assert len(pages) > 9 and not bare, "\n".join(bare)
