@@ -325,7 +325,8 @@ plt.show()
 # %% tags=["nbval-ignore-output"]
 damped = [n for n in seconds if n.startswith("item-kNN, damping")]
 best_damped = max(damped, key=lambda n: per_playlist[n]["r_precision"].mean()) if graded else damped[0]
-print(f"the best of the item-kNN variants, by R-precision: {best_damped}")
+if graded:
+    print(f"the best of the item-kNN variants, by R-precision: {best_damped}")
 ideas = ["playlist-kNN", best_damped, "RP3beta", "RP3beta, pruned to 100", "iALS", "successors",
          "blend", "blend, ordered by NeuMF", "blend, ordered by GMF dot product", "blend, ordered by iALS dot product",
          "first stage", "two-stage"]

@@ -9,11 +9,20 @@ candidates are its ``k`` best-scored tracks, found by the library in batches.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from mpd_helpers.data.dataset import Dataset
 from mpd_helpers.models.base import Recommender
+
+with warnings.catch_warnings():
+    # implicit draws its progress bars with tqdm.auto, which warns when it is imported in a
+    # notebook without ipywidgets ("IProgress not found"); the book never shows those bars.
+    warnings.simplefilter("ignore")
+    from implicit.cpu.als import AlternatingLeastSquares
 
 
 class ALS(Recommender):
@@ -43,9 +52,6 @@ class ALS(Recommender):
 
     def fit(self, ds: Dataset) -> ALS:
         """Factorise the utility matrix (one thread, seeded: the same factors on every run)."""
-        from implicit.cpu.als import AlternatingLeastSquares
-        from threadpoolctl import threadpool_limits
-
         super().fit(ds)
         with threadpool_limits(1, "blas"):
             self.model = AlternatingLeastSquares(

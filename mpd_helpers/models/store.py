@@ -29,6 +29,8 @@ import numpy as np
 import orjson
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+from threadpoolctl import threadpool_limits
 
 from mpd_helpers.data import matrix
 from mpd_helpers.models import base, blend, catalogue, factorization, neighbours, ranker, titles
@@ -576,8 +578,6 @@ class _Reader:
 
     def read_tfidf(self, node: dict) -> Any:
         """A fitted ``TfidfVectorizer``, built afresh and given its vocabulary and IDF."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
         params = {k: self.value(v) for k, v in _expect(node, "params", dict).items()}
         terms = _expect(node, "terms", list)
         columns = self.array_in(node, "columns", "i", 1)
@@ -599,12 +599,9 @@ class _Reader:
 
     def read_implicit_als(self, node: dict) -> Any:
         """implicit's ``AlternatingLeastSquares``, built afresh and given its factors."""
-        from implicit.cpu.als import AlternatingLeastSquares
-        from threadpoolctl import threadpool_limits
-
         params = {k: self.value(v) for k, v in _expect(node, "params", dict).items()}
         with threadpool_limits(1, "blas"):  # as the model was built: no warning about BLAS threads
-            model = AlternatingLeastSquares(**params)
+            model = factorization.AlternatingLeastSquares(**params)
         users, items = (self.array_in(node, k, "f", 2) for k in ("user_factors", "item_factors"))
         if (
             users.shape[1] != model.factors

@@ -102,6 +102,7 @@ def test_every_chapter_runs_without_held_out_tracks(tmp_path, monkeypatch):
     evaluation = _text(done["06_evaluation"])
     assert "cannot be graded" in evaluation
     assert "R-precision vs item-kNN" not in evaluation  # no grade is made up
+    assert "by R-precision" not in _text(done["07_beyond"])  # nor a ranking by one
     assert (tmp_path / "work" / "submission.csv").is_file()
 
 
@@ -137,6 +138,8 @@ def test_every_chapter_runs_graded_and_the_book_builds_offline(tmp_path, monkeyp
     native = ("absl::InitializeLog", "oneDNN custom operations", "rebuild TensorFlow with the appropriate")
     logs = {name for name, text in pages.items() if any(s in text for s in native)}
     assert not logs, f"TensorFlow log lines on {sorted(logs)}"
+    noise = {name for name, text in pages.items() if "IProgress not found" in text}  # tqdm.auto, on import
+    assert not noise, f"library warnings on {sorted(noise)}"
     for name, chapters in included().items():
         for chapter in chapters:
             text = _visible_text(pages[f"book/generated/{chapter}.html"])
