@@ -110,9 +110,9 @@ book: venv $(BOOK_DATA)
 	  $(PY) tools/clean_reference.py --book "$(GENERATED)/$$name.ipynb"; \
 	done
 	rm -rf $(GENERATED)/.src
-	$(if $(NB),@missing=$$(for src in notebooks/[0-9][0-9]_*.py; do n=$$(basename "$$src" .py); \
+	@missing=$$(for src in notebooks/[0-9][0-9]_*.py; do n=$$(basename "$$src" .py); \
 	  test -f "$(GENERATED)/$$n.ipynb" || printf ' %s' "$$n"; done); \
-	  test -z "$$missing" || echo "make book: not executed yet, so missing from the book:$$missing")
+	  test -z "$$missing" || echo "make book: not executed yet and so missing from the book:$$missing"
 	$(JUPYTER_BOOK) .
 	@echo "The book: $(CURDIR)/_build/html/index.html"
 
