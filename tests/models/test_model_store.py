@@ -378,7 +378,7 @@ DAMAGE = {
     "truncated json": _truncate("model.json"),
     "garbage json": _write("model.json", b"\xff\x00 not json"),
     "json a list": _write("model.json", b"[1, 2, 3]"),
-    "json without a model": _write("model.json", b'{"format": 2}'),
+    "json without a model": _write("model.json", json.dumps({"format": store.FORMAT}).encode()),
     "another format": _edit_json(lambda doc: doc.__setitem__("format", store.FORMAT + 1)),
     "format as text": _edit_json(lambda doc: doc.__setitem__("format", "1")),
     "format as true": _edit_json(lambda doc: doc.__setitem__("format", True)),
