@@ -1,15 +1,44 @@
-"""Figures that more than one chapter draws."""
+"""Figures that more than one chapter draws, and tables as a reader reads them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+
+def _cell(value: object, decimals: int) -> str:
+    """1234567 -> '1,234,567'; 2958.6 -> '2,959'; 0.26123 -> '0.261' (at ``decimals``); NaN -> '–'."""
+    if isinstance(value, str):
+        return value
+    if value is None or pd.isna(value):
+        return "–"
+    if isinstance(value, (int, np.integer)) or float(value).is_integer() or abs(value) >= 1000:
+        return f"{round(value):,}"
+    return f"{value:,.{decimals}f}"
+
+
+def readable(frame: pd.DataFrame, decimals: int | Mapping[str, int] = 3) -> pd.DataFrame:
+    """The table as text: whole numbers, and any number of 1,000 or more, with thousands
+    separators and no decimals; other numbers with a fixed number of decimals (per column,
+    by the column's name, where a mapping gives it),
+    and a dash where a value is missing, instead of pandas' mix of 1.000000e+06, 10000.000
+    and NaN in one column. The index is written the same way."""
+
+    def places(column: object) -> int:
+        key = column[-1] if isinstance(column, tuple) else column
+        return decimals.get(key, 3) if isinstance(decimals, Mapping) else decimals
+
+    out = pd.DataFrame({c: [_cell(v, places(c)) for v in frame[c]] for c in frame.columns}, columns=frame.columns)
+    out.index = pd.Index([_cell(v, 0) if not isinstance(v, str) else v for v in frame.index], name=frame.index.name)
+    return out
 
 
 def neumf_diagram(latent_dim: int = 32, dense_layers: Sequence[int] = (256, 128, 128, 64), ax=None):
     """A box diagram of NeuMF: two inputs, four embeddings, the GMF and MLP branches, one sigmoid."""
-    ax = ax or plt.subplots(figsize=(10, 5.5))[1]
+    ax = ax or plt.subplots(figsize=(7.5, 5))[1]
     mlp = dense_layers[0] // 2
     boxes = {
         "playlist": (0.13, 0.05, "playlist index\n(user)"),
@@ -32,7 +61,7 @@ def neumf_diagram(latent_dim: int = 32, dense_layers: Sequence[int] = (256, 128,
             text,
             ha="center",
             va="center",
-            fontsize=9,
+            fontsize=10,
             bbox=dict(
                 boxstyle="round",
                 fc="#dbe9f6"

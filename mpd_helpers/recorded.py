@@ -40,7 +40,7 @@ class Tolerance:
     def __str__(self) -> str:
         if not (self.abs or self.rel):
             return "exact"
-        parts = ([f"{self.abs:g}"] if self.abs else []) + ([f"{self.rel:.0%}"] if self.rel else [])
+        parts = ([f"{self.abs:g}"] if self.abs else []) + ([f"{self.rel * 100:g} %"] if self.rel else [])
         return "±" + " + ".join(parts)
 
 

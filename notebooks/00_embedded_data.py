@@ -36,6 +36,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from mpd_helpers import plots
 from mpd_helpers.data import challenge_set, dataset, embedded, slices, stats
 
 pd.set_option("display.width", 140, "display.max_colwidth", 40)
@@ -72,12 +73,21 @@ paths = embedded.ensure(n_slices=n_slices, per_category=per_category, seed=seed,
 # Every playlist passes every rule of the dataset's checker (5-250 tracks, at least three
 # artists and two albums, consistent counts and durations, one name per URI, 22-character
 # base-62 URIs, ...), which the test suite verifies.
+#
+# The heart of it draws the tracks of many playlists at once, as whole arrays: each pick's
+# genre from the playlist's drifting mixture, an artist and a track, the album runs, and
+# each track kept once where it first comes:
+#
+# ```{literalinclude} /mpd_helpers/data/synthetic.py
+# :pyobject: _draw_playlists
+# :caption: mpd_helpers/data/synthetic.py
+# ```
 
 # %%
 part = slices.read_slices(paths.mpd_dir, progress=False)
 figures = stats.compute(part)
 reference = stats.read_reference()
-stats.against_reference(figures, reference).round(3)
+plots.readable(stats.against_reference(figures, reference))
 
 # %% [markdown]
 # Counts of distinct things (tracks, albums, artists, titles) do not scale linearly with
@@ -99,7 +109,7 @@ titles = pd.DataFrame({
 titles
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.2))
 for ax, key, label in zip(axes, ["num followers histogram", "numedits histogram"], ["followers", "editing sessions"]):
     ours = figures[key].reindex(range(1, 16), fill_value=0)
     ref = reference[key].reindex([str(i) for i in ours.index]).fillna(0) * scale  # the MPD lists its top 20 only

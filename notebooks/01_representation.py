@@ -52,6 +52,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from mpd_helpers import plots
 from mpd_helpers.data import challenge_set, dataset, embedded, matrix, slices, stats
 
 pd.set_option("display.max_columns", 12, "display.width", 140, "display.max_colwidth", 40)
@@ -102,7 +103,7 @@ challenge.playlists.drop(columns=["file", "n_entries"]).iloc[::100]
 ds = dataset.load(data_dir, challenge_set.read(challenge_path, truth_path), progress=False)
 counts = ds.playlists.groupby("is_challenge").agg(playlists=("mpd_pid", "size"), seed_tracks=("num_samples", "sum"))
 counts.index = counts.index.map({False: "training", True: "challenge"})
-counts
+plots.readable(counts)
 
 # %% [markdown]
 # ## 1.2 Understanding the form of the dataset
@@ -229,17 +230,17 @@ train_pl = ds.playlists[~ds.playlists["is_challenge"]]
 pop = np.sort(matrix.popularity(M_full[: len(train_pl)]))[::-1]
 pop = pop[pop > 0]
 
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7.5, 3.6))
 ax1.hist(train_pl["num_tracks"], bins=np.arange(0, 255, 5), color="tab:blue", alpha=0.7, label="this data")
 ref_len = reference["playlist length histogram"]
 ax1.scatter(ref_len.index.astype(int), ref_len.to_numpy() * scale * 5, color="black", s=12,
-            label="full MPD, top 20 lengths (scaled)")
-ax1.set(xlabel="tracks in playlist", ylabel="playlists (per 5-track bin)", title="Playlist length")
+            label="MPD, top 20 (scaled)")
+ax1.set(xlabel="tracks in playlist", ylabel="playlists per 5-track bin", title="Playlist length")
 ax1.legend()
 ax2.loglog(np.arange(1, len(pop) + 1), pop, label="this data")
 ref_top = reference["top tracks"].to_numpy() * scale
-ax2.loglog(np.arange(1, len(ref_top) + 1), ref_top, "k.", label="full MPD top 20 (scaled)")
-ax2.set(xlabel="track rank", ylabel="playlists containing the track", title="Track popularity (log-log)")
+ax2.loglog(np.arange(1, len(ref_top) + 1), ref_top, "k.", label="MPD, top 20 (scaled)")
+ax2.set(xlabel="track rank", ylabel="playlists with the track", title="Track popularity")
 ax2.legend()
 plt.tight_layout()
 plt.show()

@@ -112,7 +112,7 @@ sizes = pd.DataFrame({
     "playlists": [M.shape[0], 19_000], "tracks": [M.shape[1], 189_583],
     "parameters": [model.count_params(), neumf.parameter_count(19_000, 189_583, latent_dim, dense_layers)],
 }, index=["this data", "the write-up's data"])
-sizes
+plots.readable(sizes)
 
 # %% [markdown]
 # ## Negatives
@@ -184,7 +184,7 @@ mpd_positives = 66_346_428  # the full MPD's playlist-track entries
 costs = pd.DataFrame({"playlists": [1_000_000, 100_000, 10_000]})
 costs["samples per epoch"] = (costs["playlists"] * mpd_positives / 1_000_000 * (1 + n_negatives)).round(-3).astype(int)
 costs[f"hours for {epochs} epochs"] = (costs["samples per epoch"] * epochs / rate / 3600).round(2)
-costs.set_index("playlists")
+plots.readable(costs.set_index("playlists"), 2)
 
 # %% [markdown]
 # The loss and accuracy per epoch. Training is exactly repeatable on one machine (seeded,
@@ -201,7 +201,7 @@ recorded.Record("02_neumf").add_table(curve, {"loss": "loss", "accuracy": "accur
 print(curve.round(4).to_string())
 
 # %% tags=["hide-input"]
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7.5, 3.2))
 ax1.plot(curve.index, curve["loss"], marker="o")
 ax1.set(xlabel="epoch", ylabel="binary cross-entropy", title="Training loss")
 ax2.plot(curve.index, curve["accuracy"], marker="o", color="tab:green")

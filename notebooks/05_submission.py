@@ -30,6 +30,14 @@
 # | uploaded, and graded by Spotify | `submission.verify` | every rule of Spotify's verifier checked here first; the grade itself is {doc}`/book/generated/06_evaluation` |
 
 # %% [markdown]
+# The `team_info` line has two forms. The challenge's current rules (the open continuation
+# of the 2018 challenge) want `team_info,<team name>,<contact email>`, and that is what is
+# written here; the 2018 challenge's form named the track between them,
+# `team_info,<team name>,<main|creative>,<contact email>`, and `submission.write(...,
+# track="main")` writes it. Both forms are accepted by the verifier below, which says
+# which one it saw. Lines starting with `#` are comments: a submission written by the
+# command line records in one what it answers.
+#
 # The writer checks the team fields and every pid, then writes the plain file and the
 # gzipped one together, each to a temporary file renamed into place:
 #
@@ -46,7 +54,6 @@ contact_email = "team@example.org"
 # %% tags=["hide-input"]
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from mpd_helpers import recorded
@@ -91,7 +98,7 @@ with open(path) as f:
 # ```
 
 # %%
-print(submission.format_report(submission.verify(challenge, path)))
+print(submission.format_report(submission.verify(challenge, path), submission.team_info_form(path)))
 
 # %% [markdown]
 # And on a deliberately broken copy: one playlist repeats a track, one is given one of its

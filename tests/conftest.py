@@ -15,6 +15,12 @@ tests/book/test_reference_figures.py) to the end of the session, after nbval has
 notebooks, and notes which chapters nbval executes. Under pytest-xdist (``make test`` runs
 ``-n auto``) the notebooks and those checks stay together, in that order, in one worker.
 
+Under pytest-xdist each worker is also kept to its own share of the cores the session may
+use (:func:`_own_cores`): TensorFlow, OpenBLAS and the notebooks' kernels start as many
+threads as there are cores, so two workers on two cores would otherwise run four busy
+threads and take turns. The recorded figures do not depend on it: the cross-check's one-core
+setting (``taskset -c 0``) gives them bit for bit.
+
 This hook runs for every collected item, so it needs this conftest to be loaded: run
 nbval in the same pytest session as tests/, as `make test` does
 (``pytest --nbval ... tests notebooks``).
@@ -22,6 +28,7 @@ nbval in the same pytest session as tests/, as `make test` does
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -34,9 +41,22 @@ ALONE = {"tests/book/test_book_smoke.py"}  # files whose tests are scheduled one
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker and note the start of the session."""
+    """Register the marker, note the start of the session, and keep an xdist worker to its cores."""
     config.addinivalue_line("markers", "after_notebooks: run after nbval has executed the notebooks")
     config.stash[STARTED_KEY] = time.time()
+    _own_cores()
+
+
+def _own_cores() -> None:
+    """In xdist worker gwN of W, use only every W-th of the session's cores, from the N-th
+    (with 2 workers on 2 cores: one core each). Set before the worker starts any thread or
+    kernel, it holds for everything the worker starts. MPD_TEST_SHARE_CORES=1 turns it off."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER", ""), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if not worker.startswith("gw") or count < 2 or os.environ.get("MPD_TEST_SHARE_CORES") == "1":
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) >= count:
+        os.sched_setaffinity(0, cores[int(worker[2:]) :: count])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,10 +1,11 @@
 """Run `make test` under settings that change the floating-point work, and tabulate what moved.
 
-Usage: python tools/cross_check.py [--out DIR] [--table book/cross_check.md] [SETTING ...]
+Usage: python tools/cross_check.py [--out DIR] [--table book/cross_check.md] [--notebooks] [SETTING ...]
 
 Each setting runs the whole `make test` (unit tests, nbval over every chapter, and the check
-of the chapters' recorded figures against tests/reference_figures.json) in a changed
-environment: one core instead of two, TensorFlow's oneDNN kernels off, OpenBLAS's Haswell
+of the chapters' recorded figures against tests/reference_figures.json), or with
+--notebooks only the part that can move a figure (nbval over every chapter and the
+figures' check), in a changed environment: one core instead of two, TensorFlow's oneDNN kernels off, OpenBLAS's Haswell
 kernels instead of the ones it picks for this CPU, NumPy without its AVX-512 kernels (as on
 an older CPU). Each run's figures are kept under DIR/<setting>/, and the table of how far
 every model-dependent figure moved from the reference, per setting, is written to the
@@ -40,14 +41,23 @@ SETTINGS: dict[str, tuple[list[str], dict[str, str]]] = {
 }
 
 
-def run(name: str, out: Path) -> tuple[bool, float]:
-    """``make test`` under one setting; its figures go to out/<name>. Returns (passed, seconds)."""
+# --notebooks: what `make test` runs of the notebooks, and the figures' check after them
+NOTEBOOKS_ONLY = [
+    sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
+    "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "notebooks", "tests/book/test_reference_figures.py",
+]  # fmt: skip
+
+
+def run(name: str, out: Path, notebooks_only: bool = False) -> tuple[bool, float]:
+    """``make test`` (or its notebooks) under one setting; its figures go to out/<name>.
+    Returns (passed, seconds)."""
     prefix, env = SETTINGS[name]
     records = ROOT / "work" / "figures"
     shutil.rmtree(records, ignore_errors=True)
     start = time.perf_counter()
-    print(f"=== {name}: {' '.join(prefix + [f'{k}={v}' for k, v in env.items()] + ['make test'])}", flush=True)
-    done = subprocess.run(prefix + ["make", "test"], cwd=ROOT, env={**os.environ, **env})
+    command = prefix + (NOTEBOOKS_ONLY if notebooks_only else ["make", "test"])
+    print(f"=== {name}: {' '.join([f'{k}={v}' for k, v in env.items()] + command)}", flush=True)
+    done = subprocess.run(command, cwd=ROOT, env={**os.environ, **env})
     seconds = time.perf_counter() - start
     target = out / name.replace(" ", "_")
     shutil.rmtree(target, ignore_errors=True)
@@ -75,7 +85,7 @@ def _largest_moves(group: pd.DataFrame, names: list[str]) -> dict[str, str]:
     return cells
 
 
-def table(out: Path, names: list[str], passed: dict[str, bool]) -> str:
+def table(out: Path, names: list[str], passed: dict[str, bool], what: str = "`make test`") -> str:
     """Markdown: per chapter and kind of figure, the largest move from the reference per setting."""
     reference = json.loads((ROOT / "tests" / "reference_figures.json").read_text())
     frames = []
@@ -101,7 +111,7 @@ def table(out: Path, names: list[str], passed: dict[str, bool]) -> str:
         cells = _largest_moves(group, names)
         label = f"{chapter}: {len(group)} × {kind}"
         lines.append(f"| {label} | " + " | ".join(cells[n] for n in names) + f" | {recorded.TOLERANCES[kind]} |")
-    lines.append("| `make test` | " + " | ".join("passed" if passed.get(n) else "failed" for n in names) + " | |")
+    lines.append(f"| {what} | " + " | ".join("passed" if passed.get(n) else "failed" for n in names) + " | |")
     return "\n".join(lines) + "\n"
 
 
@@ -112,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "cross-check")
     parser.add_argument("--table", type=Path, default=ROOT / "book" / "cross_check.md")
     parser.add_argument("--table-only", action="store_true", help="tabulate the runs already under --out")
+    parser.add_argument(
+        "--notebooks", action="store_true", help="run only the notebooks and the figures' check, not all of make test"
+    )
     args = parser.parse_args(argv)
     unknown = set(args.settings) - set(SETTINGS)
     if unknown:
@@ -121,10 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     passed = json.loads(status.read_text()) if status.is_file() else {}
     if not args.table_only:
         for name in args.settings:
-            passed[name], _ = run(name, args.out)
+            passed[name], _ = run(name, args.out, args.notebooks)
             status.write_text(json.dumps(passed, indent=1))
     names = [n for n in SETTINGS if n in passed]
-    text = table(args.out, names, passed)
+    what = "the notebooks and the figures' check" if args.notebooks else "`make test`"
+    text = table(args.out, names, passed, what)
     tmp = args.table.with_name(f".{args.table.name}.tmp")
     tmp.write_text(text)
     tmp.replace(args.table)

@@ -162,7 +162,7 @@ def run_verify(args: argparse.Namespace) -> int:
     for left in files.leftovers(target.parent):
         if left.name.startswith(f".{target.name.removesuffix('.gz')}"):
             print(f"warning: {left} was left by an interrupted writer; it can be removed", file=sys.stderr)
-    print(submission.format_report(problems))
+    print(submission.format_report(problems, submission.team_info_form(args.submission)))
     return 1 if problems else 0
 
 

@@ -339,6 +339,8 @@ def _draw_playlists(rng: np.random.Generator, cat: Catalogue, lengths: np.ndarra
     Returns (owner, track): each drawn entry's playlist (0, 0, ..., 1, ...) and track id, in
     playlist order. A playlist may come out short of its length (its picks repeated
     themselves); :func:`_slice_tracks` draws it again.
+
+    Shown in the book: 00_embedded_data.
     """
     cfg, n, n_genres = cat.cfg, len(lengths), len(cat.genres)
     k = rng.choice([1, 2, 3], size=n, p=[0.5, 0.33, 0.17])

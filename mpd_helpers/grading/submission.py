@@ -1,8 +1,14 @@
 """The submission file: writing it in the challenge's CSV format and checking it as Spotify's verifier does.
 
-A submission starts with ``team_info,<team name>,<main|creative>,<contact email>`` and then has one
-line per challenge playlist: ``pid, track_uri_1, ..., track_uri_500``. Blank lines and lines
-starting with ``#`` are ignored. It is uploaded gzipped, so :func:`write` leaves both copies.
+A submission starts with a ``team_info`` line and then has one line per challenge playlist:
+``pid, track_uri_1, ..., track_uri_500``. Blank lines and lines starting with ``#`` are ignored.
+It is uploaded gzipped, so :func:`write` leaves both copies.
+
+The ``team_info`` line has two forms (:data:`FORMS`). The challenge's current rules (the open
+continuation of the 2018 challenge) want ``team_info,<team name>,<contact email>``, which
+:func:`write` writes by default; the 2018 challenge's form names the track between them,
+``team_info,<team name>,<main|creative>,<contact email>`` (``track="main"``). The verifier
+accepts both and :func:`team_info_form` says which one a file has.
 
 A comment line records what the file answers (:data:`RECORD`): the challenge set (its build id,
 or a digest of the official file) and a digest of the file's own content. The verifier
@@ -32,6 +38,11 @@ from mpd_helpers.errors import MPDInputError, printable
 
 N_TRACKS = 500
 TRACKS = ("main", "creative")
+# The two forms of the team_info line, by name: the current rules' form and the 2018 challenge's.
+FORMS = {
+    "current": "team_info,<team name>,<contact email>",
+    "2018": "team_info,<team name>,<main|creative>,<contact email>",
+}
 TRACK_URI = re.compile(r"spotify:track:[0-9A-Za-z]{22}")
 WELL_FORMED_LINE = re.compile(r"[^,]*(?:,\s*spotify:track:[0-9A-Za-z]{22}\s*)*")  # pid, then URIs
 EXAMPLES = 3  # offending values quoted in one message
@@ -70,13 +81,13 @@ def _check_team_field(value: str, field: str) -> str:
     return value
 
 
-def team_info_line(team_name: str, contact_email: str, track: str = "main") -> str:
-    """The first line of a submission."""
-    if track not in TRACKS:
+def team_info_line(team_name: str, contact_email: str, track: str | None = None) -> str:
+    """The first line of a submission: the current form, or with ``track`` the 2018 challenge's."""
+    if track is not None and track not in TRACKS:
         raise MPDInputError(f"{track!r} is not one of {', '.join(TRACKS)}", field="track")
     name = _check_team_field(team_name, "team_name")
     email = _check_team_field(contact_email, "contact_email")
-    return f"team_info,{name},{track},{email}"
+    return f"team_info,{name},{email}" if track is None else f"team_info,{name},{track},{email}"
 
 
 def _pid(value: object) -> int:
@@ -108,10 +119,13 @@ def write(
     tracks: Iterable[Sequence[str]],
     team_name: str,
     contact_email: str,
-    track: str = "main",
+    track: str | None = None,
     challenge: str | None = None,
 ) -> Path:
     """Write the submission CSV and its gzipped copy (path + ".gz"); returns the CSV's path.
+
+    The ``team_info`` line takes the current rules' form, or with ``track`` ("main" or
+    "creative") the 2018 challenge's.
 
     ``challenge`` (:attr:`ChallengeSet.identity` of the challenge set answered) is
     recorded in a comment line with a digest of the content; both files are renamed into
@@ -229,18 +243,29 @@ def _quote(values: Iterable[str]) -> str:
     return shown + (f" and {len(values) - EXAMPLES} more" if len(values) > EXAMPLES else "")
 
 
-def _check_team_info(line: int, text: str) -> list[Problem]:
-    """Problems with the team_info line itself (with or without the track field)."""
+def _form(text: str) -> str | None:
+    """The form (a key of :data:`FORMS`) of a team_info line, or None for neither."""
     fields = [f.strip() for f in text.split(",")]
-    if not all(fields) or not (len(fields) == 3 or (len(fields) == 4 and set(fields[1:3]) & set(TRACKS))):
-        return [
-            Problem(
-                line,
-                None,
-                "team_info line must be 'team_info,<team name>,<contact email>' "
-                "or 'team_info,<team name>,<main|creative>,<contact email>'",
-            )
-        ]
+    if fields[0] != "team_info" or not all(fields):
+        return None
+    if len(fields) == 3:
+        return "current"
+    if len(fields) == 4 and set(fields[1:3]) & set(TRACKS):  # the track may also stand second
+        return "2018"
+    return None
+
+
+def team_info_form(path: str | Path) -> str | None:
+    """Which form of the team_info line a submission has (a key of :data:`FORMS`), or None."""
+    for _, text in content_lines(path):
+        return _form(text) if text.split(",")[0].strip() == "team_info" else None
+    return None
+
+
+def _check_team_info(line: int, text: str) -> list[Problem]:
+    """Problems with the team_info line itself (in either form)."""
+    if _form(text) is None:
+        return [Problem(line, None, "team_info line must be " + " or ".join(f"'{f}'" for f in FORMS.values()))]
     return []
 
 
@@ -358,9 +383,10 @@ def _check_record(challenge_set: ChallengeSet, submission_path: str | Path) -> l
     return problems
 
 
-def format_report(problems: Sequence[Problem]) -> str:
-    """One line per problem and a total."""
-    lines = [str(problem) for problem in problems]
+def format_report(problems: Sequence[Problem], form: str | None = None) -> str:
+    """One line per problem and a total; first, with ``form``, the team_info line's form seen."""
+    lines = [f"team_info line: the {form} form, {FORMS[form]}"] if form is not None else []
+    lines += [str(problem) for problem in problems]
     if problems:
         lines.append(
             f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found: the submission would be rejected"

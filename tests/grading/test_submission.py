@@ -111,7 +111,7 @@ def only(problems, text: str) -> submission.Problem:
 
 def test_round_trip_and_gzip_copy(valid_path):
     text = valid_path.read_text()
-    assert text.splitlines()[0] == "team_info,my team,main,me@example.com"
+    assert text.splitlines()[0] == "team_info,my team,me@example.com"  # the current rules' form
     gz_path = valid_path.with_name("sub.csv.gz")
     assert gzip.decompress(gz_path.read_bytes()).decode() == text
     for path in (valid_path, gz_path):
@@ -124,6 +124,7 @@ def test_round_trip_and_gzip_copy(valid_path):
 def test_write_accepts_lists_and_creative_track(tmp_path):
     path = submission.write(tmp_path / "s.csv", [5], [[uri(1), uri(2)]], "t", "e@x", track="creative")
     assert lines_of(path) == ["team_info,t,creative,e@x", f"5, {uri(1)}, {uri(2)}"]
+    assert submission.team_info_form(path) == "2018"
     with pytest.raises(MPDInputError):
         submission.write(tmp_path / "s.csv", [5], [["a"]], "a, b", "e@x")
     with pytest.raises(MPDInputError):
@@ -294,12 +295,46 @@ def test_bad_challenge_set(tmp_path, valid_path):
         submission.verify(challenge_set.read(path), valid_path)
 
 
+@pytest.mark.parametrize(
+    ("first_line", "form"),
+    [
+        ("team_info,t,e@x", "current"),
+        ("team_info, t , main, e@x", "2018"),
+        ("team_info,main,t,e@x", "2018"),  # the track may also stand in the second field
+        ("team_info,t,other,e@x", None),
+        ("team_info,t", None),
+        ("7, spotify:track:0000000000000000000000", None),
+    ],
+)
+def test_the_team_info_form_is_told(tmp_path, first_line, form):
+    path = rewrite(tmp_path / "s.csv", ["# a comment first", "", first_line])
+    assert submission.team_info_form(path) == form
+    report = submission.format_report([], form)
+    assert (
+        report.startswith(f"team_info line: the {form} form, {submission.FORMS[form]}\n")
+        if form
+        else (report == "0 problems found: the submission is valid")
+    )
+
+
+def test_both_forms_verify_and_others_are_refused(challenge_path, valid_path):
+    lines = lines_of(valid_path)
+    assert lines[0] == "team_info,my team,me@example.com"
+    challenge = challenge_set.read(challenge_path)
+    for first in ("team_info,my team,main,me@example.com", "team_info,my team,creative,me@example.com"):
+        assert submission.verify(challenge, rewrite(valid_path, [first, *lines[1:]])) == []
+    problem = only(submission.verify(challenge, rewrite(valid_path, ["team_info,a,b,c", *lines[1:]])), "team_info")
+    assert problem.line == 1 and "team_info,<team name>,<contact email>" in problem.message
+
+
 # --- command line ------------------------------------------------------------------------------
 
 
 def test_cli_exit_codes(challenge_path, valid_path, capsys):
     assert cli.main(["verify", str(challenge_path), str(valid_path)]) == 0
-    assert "0 problems found" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "0 problems found" in out
+    assert out.startswith("team_info line: the current form, team_info,<team name>,<contact email>\n")
     rewrite(valid_path, lines_of(valid_path)[1:])
     assert cli.main(["verify", str(challenge_path), str(valid_path)]) == 1
     out = capsys.readouterr().out

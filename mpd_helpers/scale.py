@@ -1,0 +1,94 @@
+"""What the scale appendix's table of costs says, read from the table itself.
+
+``benchmarks/bench_scale.py`` writes one row per size (``slices``), system (``method``) and
+stage: its wall ``seconds`` and ``peak_gib`` of resident memory, the data's counts, and the
+grade of the job's submission. The appendix prints :func:`findings` instead of prose about
+those numbers, so that its text cannot say what the table does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+# metric -> (label, whether higher is better)
+METRICS = {"r_precision": ("R-precision", True), "ndcg": ("NDCG", True), "clicks": ("clicks", False)}
+# Below this relative move, two sizes' grades are called level: each is a mean over other
+# challenge playlists (1,000 or 10,000), and such unpaired means move by a few per cent alone.
+LEVEL = 0.05
+# The stages whose work grows with the training playlists (the others handle only the challenge's).
+TRAINING_STAGES = ("load", "fit")
+
+
+def _sizes(values: Sequence[int]) -> str:
+    """1,000 / 10 and 100 / 10, 100 and 1,000."""
+    words = [f"{v:,}" for v in values]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def growth(costs: pd.DataFrame, stage: str, per: str = "playlists") -> float:
+    """The exponent ``a`` of seconds ∝ ``per``\\ :sup:`a` for one stage, fitted by least squares on logs."""
+    rows = costs[costs["stage"] == stage].groupby(per)["seconds"].mean()
+    if len(rows) < 2:
+        return float("nan")
+    return float(np.polyfit(np.log(rows.index.to_numpy(float)), np.log(rows.to_numpy(float)), 1)[0])
+
+
+def _percent(share: float) -> str:
+    """0.083 -> '8 %', 0.002 -> '<1 %'."""
+    return "<1 %" if share < 0.005 else f"{share * 100:.0f} %"
+
+
+def _move(before: float, after: float, higher_is_better: bool) -> str:
+    """'level', or 'better by 12 %' / 'worse by 8 %'."""
+    change = (after - before) / before
+    if abs(change) < LEVEL:
+        return "level"
+    return f"{'better' if (change > 0) == higher_is_better else 'worse'} by {_percent(abs(change))}"
+
+
+def findings(costs: pd.DataFrame, job: Sequence[str]) -> list[str]:
+    """Sentences on one system's costs table: the sizes, how the grades move, which stage
+    times fall as the data grows (noise), each stage's growth, and where the job's time goes.
+
+    ``job`` lists the stages from the slices to a verified submission.
+    """
+    sizes = sorted(costs["slices"].unique())
+    first = costs.groupby("slices").first()
+    lines = [f"Sizes measured: {_sizes(sizes)} slices ({_sizes(first['playlists'].tolist())} playlists)."]
+    for metric, (label, higher) in METRICS.items():
+        values = first[metric].tolist()
+        steps = [
+            f"{_move(values[i], values[i + 1], higher)} from {sizes[i]:,} to {sizes[i + 1]:,} slices"
+            for i in range(len(sizes) - 1)
+        ]
+        shown = ", ".join(f"{v:.3f}" if metric != "clicks" else f"{v:.2f}" for v in values)
+        lines.append(f"{label}{'' if higher else ' (lower is better)'}: {shown}; " + ", ".join(steps) + ".")
+    seconds = costs.pivot_table(index="slices", columns="stage", values="seconds", sort=False)
+    falling = [
+        f"{stage} ({seconds.at[a, stage]:.1f} s at {a:,} slices, {seconds.at[b, stage]:.1f} s at {b:,})"
+        for stage in seconds.columns
+        for a, b in zip(sizes, sizes[1:])
+        if seconds.at[b, stage] < seconds.at[a, stage]
+    ]
+    if falling:
+        lines.append(
+            "Took less time on more data: "
+            + "; ".join(falling)
+            + ". Their work does not shrink with the data, so these moves are other work that shared "
+            "the machine, not a property of the stage."
+        )
+    exponents = [f"{s} {growth(costs, s):.2f}" for s in TRAINING_STAGES if s in seconds.columns]
+    if exponents and len(sizes) > 1:
+        lines.append(
+            "Growth with the training playlists (seconds ∝ playlists^a, fitted over all sizes): "
+            + ", ".join(exponents)
+            + "; 1 is proportional."
+        )
+    largest = costs[(costs["slices"] == sizes[-1]) & costs["stage"].isin(job)].set_index("stage")["seconds"]
+    total = largest.sum()
+    shares = ", ".join(f"{stage} {_percent(t / total)}" for stage, t in largest.sort_values(ascending=False).items())
+    lines.append(f"At {sizes[-1]:,} slices the job takes {total / 60:.0f} min: {shares}.")
+    return lines
