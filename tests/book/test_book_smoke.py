@@ -120,6 +120,7 @@ def test_every_chapter_runs_graded_and_the_book_builds_offline(tmp_path, monkeyp
         shutil.copy(page, site / "book" / page.name)
     shutil.copytree(ROOT / "mpd_helpers", site / "mpd_helpers")  # the chapters include its code
     shutil.copytree(ROOT / "book" / "_static", site / "book" / "_static")
+    shutil.copytree(ROOT / "book" / "_ext", site / "book" / "_ext")  # the book's own Sphinx extensions
     for hidden in (site / "book" / "generated").glob(".*.ipynb"):
         hidden.unlink()
     jb = Path(sys.executable).with_name("jupyter-book")
@@ -149,6 +150,9 @@ def test_every_chapter_runs_graded_and_the_book_builds_offline(tmp_path, monkeyp
     assert 'id="equation-eq-bce"' in neumf_page and 'href="#equation-eq-bce"' in neumf_page
     assert "references.html#id" in neumf_page  # a citation links to the bibliography
     assert "neural collaborative filtering" in _visible_text(pages["book/references.html"]).lower()
+    assert "[Chen et al., 2018]" in _visible_text(pages["book/references.html"])  # labelled as the text cites
+    repeated = {name for name, text in pages.items() if text.count("const THEBE_JS_URL") > 1}
+    assert not repeated, f"pages declaring THEBE_JS_URL twice (an error in the browser): {sorted(repeated)}"
 
 
 def _source_lines(dotted: str) -> list[str]:

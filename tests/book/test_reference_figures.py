@@ -62,7 +62,7 @@ def test_compare_flags_moved_and_missing_figures(tmp_path):
     del moved["blend, ndcg"]
     table = recorded.deviations(moved, reference).set_index("figure")
     assert table["ok"].to_dict() == {"loss, epoch 1": False, "blend, ndcg": False, "NeuMF, r_precision": True}
-    assert table.at["loss, epoch 1", "tolerance"] == "±5%"
+    assert table.at["loss, epoch 1", "tolerance"] == "±5 %"
 
 
 def test_a_record_with_an_unknown_kind_is_refused(tmp_path):
