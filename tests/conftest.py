@@ -16,10 +16,11 @@ notebooks, and notes which chapters nbval executes. Under pytest-xdist (``make t
 ``-n auto``) the notebooks and those checks stay together, in that order, in one worker.
 
 Under pytest-xdist each worker is also kept to its own share of the cores the session may
-use (:func:`_own_cores`): TensorFlow, OpenBLAS and the notebooks' kernels start as many
-threads as there are cores, so two workers on two cores would otherwise run four busy
-threads and take turns. The recorded figures do not depend on it: the cross-check's one-core
-setting (``taskset -c 0``) gives them bit for bit.
+use (:func:`_own_cores`): TensorFlow, OpenBLAS and the notebooks' kernels each start
+several threads, so two workers on two cores would otherwise run twice as many busy threads
+as there are cores, and take turns (``make test`` took 20 minutes that way on two cores, 9
+this way). The recorded figures do not depend on it: the cross-check's one-core setting
+(``taskset -c 0``) gives them bit for bit.
 
 This hook runs for every collected item, so it needs this conftest to be loaded: run
 nbval in the same pytest session as tests/, as `make test` does
