@@ -32,3 +32,19 @@ def test_a_value_out_of_range_says_what_was_expected(kind, text, message):
     with pytest.raises(argparse.ArgumentTypeError) as err:
         kind(text)
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize("command, default", [("recommend", "blend"), ("continue", "playlist-knn")])
+def test_help_names_the_default_method_why_and_every_method(command, default, capsys):
+    from mpd_helpers import cli, pipeline
+
+    with pytest.raises(SystemExit):
+        cli.main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split()).replace("- ", "-")  # argparse wraps after hyphens
+    assert f"default {default}" in text
+    assert (
+        cli.build_parser().parse_args([command, "mpd", *(["c.json"] if command == "recommend" else [])]).method
+        == default
+    )
+    for name, system in pipeline.METHODS.items():
+        assert f"{name}: {' '.join(system.about.split())}." in text
