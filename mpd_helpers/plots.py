@@ -32,7 +32,7 @@ def readable(frame: pd.DataFrame, decimals: int | Mapping[str, int] = 3) -> pd.D
         return decimals.get(key, 3) if isinstance(decimals, Mapping) else decimals
 
     out = pd.DataFrame({c: [_cell(v, places(c)) for v in frame[c]] for c in frame.columns}, columns=frame.columns)
-    out.index = pd.Index([_cell(v, 0) if not isinstance(v, str) else v for v in frame.index], name=frame.index.name)
+    out.index = pd.Index([_cell(v, 0) for v in frame.index], name=frame.index.name)
     return out
 
 

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-# metric -> (label, whether higher is better)
-METRICS = {"r_precision": ("R-precision", True), "ndcg": ("NDCG", True), "clicks": ("clicks", False)}
+from mpd_helpers.grading.intervals import HIGHER_IS_BETTER, LABELS
+
+METRICS = ("r_precision", "ndcg", "clicks")  # the grades the table keeps
 # Below this relative move, two sizes' grades are called level: each is a mean over other
 # challenge playlists (1,000 or 10,000), and such unpaired means move by a few per cent alone.
 LEVEL = 0.05
@@ -58,7 +59,8 @@ def findings(costs: pd.DataFrame, job: Sequence[str]) -> list[str]:
     sizes = sorted(costs["slices"].unique())
     first = costs.groupby("slices").first()
     lines = [f"Sizes measured: {_sizes(sizes)} slices ({_sizes(first['playlists'].tolist())} playlists)."]
-    for metric, (label, higher) in METRICS.items():
+    for metric in METRICS:
+        label, higher = LABELS[metric], HIGHER_IS_BETTER[metric]
         values = first[metric].tolist()
         steps = [
             f"{_move(values[i], values[i + 1], higher)} from {sizes[i]:,} to {sizes[i + 1]:,} slices"

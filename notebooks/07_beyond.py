@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from mpd_helpers import recorded
-from mpd_helpers.data import challenge_set, dataset
+from mpd_helpers.data import challenge_set, dataset, matrix
 from mpd_helpers.grading import intervals, metrics
 from mpd_helpers.models import base, catalogue, factorization, neighbours, neumf, titles
 
@@ -69,7 +69,7 @@ rows = ds.challenge_rows
 model, _ = neumf.load(work / "neumf")
 tables = neumf.embeddings(model)
 per_playlist, seconds, first10 = {}, {}, {}
-popularity = np.asarray((M > 0).sum(axis=0)).ravel()  # playlists holding each track
+popularity = matrix.popularity(M)  # playlists holding each track
 
 
 def run(name, system=None, fitted=False):
