@@ -75,6 +75,7 @@ class Run:
     stages: pd.DataFrame  # stage, seconds, peak_gib
     sizes: dict[str, int]  # training playlists, entries and distinct tracks, albums and artists
     grade: pd.DataFrame | None  # overall and per category, when a truth file was given
+    model: base.Recommender | None = None  # the fitted model
 
 
 def recommend_all(
@@ -166,7 +167,7 @@ def recommend_all(
                 ndcg="spotify",
             )
             grade = metrics.summarize(per_playlist)
-    return Run(pd.DataFrame(report), sizes, grade)
+    return Run(pd.DataFrame(report), sizes, grade, model)
 
 
 def check_output(out: str | Path, inputs: list[str | Path]) -> None:

@@ -29,12 +29,69 @@ def _sizes(values: Sequence[int]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def growth(costs: pd.DataFrame, stage: str, per: str = "playlists") -> float:
-    """The exponent ``a`` of seconds ∝ ``per``\\ :sup:`a` for one stage, fitted by least squares on logs."""
-    rows = costs[costs["stage"] == stage].groupby(per)["seconds"].mean()
+def _per_size(costs: pd.DataFrame, stage: str, value: str) -> pd.Series:
+    """One stage's ``value`` by number of training playlists; a challenge stage's seconds per challenge playlist."""
+    rows = costs[costs["stage"] == stage]
+    amount = rows[value].to_numpy(float)
+    if value == "seconds" and stage not in TRAINING_STAGES and "challenge" in rows:
+        amount = amount / rows["challenge"].to_numpy(float)
+    return pd.Series(amount, index=rows["playlists"].to_numpy()).groupby(level=0).mean()
+
+
+def growth(costs: pd.DataFrame, stage: str, value: str = "seconds") -> float:
+    """The exponent ``a`` of ``value`` ∝ playlists\\ :sup:`a` for one stage, fitted by least squares on logs.
+
+    For the stages that handle only the challenge playlists, whose number differs between
+    sizes, it is the seconds per challenge playlist that are fitted.
+    """
+    rows = _per_size(costs, stage, value)
     if len(rows) < 2:
         return float("nan")
     return float(np.polyfit(np.log(rows.index.to_numpy(float)), np.log(rows.to_numpy(float)), 1)[0])
+
+
+def beyond(costs: pd.DataFrame, job: Sequence[str], factors: Sequence[float] = (10, 100)) -> pd.DataFrame:
+    """Each stage of the job carried past the largest size measured, by its fitted exponents.
+
+    Per stage: the exponents of time and of peak memory, and both at the largest size and at
+    ``factors`` times it (the challenge's 10,000 playlists throughout): the largest
+    measurement times ``factor ** exponent``. A row "the job" sums the times and takes the
+    largest peak.
+    """
+    largest = costs[costs["playlists"] == costs["playlists"].max()].set_index("stage")
+    rows = {}
+    for stage in [s for s in job if s in largest.index]:
+        a, b = growth(costs, stage), growth(costs, stage, "peak_gib")
+        row = {"time exponent": a, "memory exponent": b}
+        for factor in (1, *factors):
+            row[f"{factor:g}x: seconds"] = largest.at[stage, "seconds"] * factor**a
+            row[f"{factor:g}x: GiB"] = largest.at[stage, "peak_gib"] * factor**b
+        rows[stage] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    total = {c: (table[c].sum() if c.endswith("seconds") else table[c].max()) for c in table.columns[2:]}
+    table.loc["the job"] = {"time exponent": np.nan, "memory exponent": np.nan, **total}
+    return table
+
+
+def first_outgrown(table: pd.DataFrame, seconds: float = 3600, gib: float = 16) -> str:
+    """Which stage first passes ``seconds`` or ``gib`` in a :func:`beyond` table, and at what size."""
+    stages = table.drop(index="the job")
+    for factor in [c.split("x:")[0] for c in table.columns if c.endswith("x: seconds")]:
+        slow = stages[stages[f"{factor}x: seconds"] > seconds]
+        large = stages[stages[f"{factor}x: GiB"] > gib]
+        over = [*slow.index, *large.index]
+        if over:
+            why = [
+                f"{stage} ({stages.at[stage, f'{factor}x: seconds'] / 3600:.1f} h, "
+                f"{stages.at[stage, f'{factor}x: GiB']:.0f} GiB)"
+                for stage in dict.fromkeys(over)
+            ]
+            return (
+                f"At {factor}x the largest size measured, first past {seconds / 3600:g} h or {gib:g} GiB: "
+                + ", ".join(why)
+                + "."
+            )
+    return f"No stage passes {seconds / 3600:g} h or {gib:g} GiB at the sizes carried to."
 
 
 def _percent(share: float) -> str:
@@ -84,10 +141,16 @@ def findings(costs: pd.DataFrame, job: Sequence[str]) -> list[str]:
         )
     exponents = [f"{s} {growth(costs, s):.2f}" for s in TRAINING_STAGES if s in seconds.columns]
     if exponents and len(sizes) > 1:
+        per_playlist = [f"{s} {growth(costs, s):.2f}" for s in job if s not in TRAINING_STAGES and s in seconds.columns]
         lines.append(
             "Growth with the training playlists (seconds ∝ playlists^a, fitted over all sizes): "
             + ", ".join(exponents)
             + "; 1 is proportional."
+            + (
+                " Per challenge playlist: " + ", ".join(per_playlist) + "; 0 is a cost that does not grow."
+                if per_playlist and "challenge" in costs
+                else ""
+            )
         )
     largest = costs[(costs["slices"] == sizes[-1]) & costs["stage"].isin(job)].set_index("stage")["seconds"]
     total = largest.sum()

@@ -54,6 +54,12 @@ class Dataset:
         """The utility matrix (playlists x tracks, float32 CSR, 1 where a playlist holds a track), built once."""
         return utility_matrix(self.entries, self.n_playlists, self.n_tracks)
 
+    @cached_property
+    def training(self) -> sp.csr_matrix:
+        """The training playlists' rows of the utility matrix (challenge playlists left out), built once
+        and shared by every model fitted on this dataset."""
+        return self.matrix[np.flatnonzero(~self.playlists["is_challenge"].to_numpy())]
+
     def track_lists(self, rows: np.ndarray) -> list[np.ndarray]:
         """The track indices of each playlist row, in playlist order."""
         e = self.entries[self.entries["pid"].isin(rows)].sort_values(["pid", "pos"], kind="stable")

@@ -39,7 +39,7 @@ class Recommender(ABC):
         """Keep the training rows and rank tracks by how many training playlists hold them."""
         self.matrix = ds.matrix
         self.train_rows = np.flatnonzero(~ds.playlists["is_challenge"].to_numpy())
-        self.train = self.matrix[self.train_rows]
+        self.train = ds.training
         self.popularity = self.train.getnnz(axis=0).astype(np.float32)
         order = np.lexsort((np.arange(len(self.popularity)), -self.popularity))
         self.popular = order.astype(np.int32)

@@ -6,9 +6,12 @@ that share a seed with it, and only the tracks of those playlists become candida
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.sparse as sp
 
+from mpd_helpers import parallel
 from mpd_helpers.data.dataset import Dataset
 from mpd_helpers.data.matrix import PlaylistOrder, sample_per_row, transitions
 from mpd_helpers.models.base import Recommender
@@ -32,6 +35,11 @@ class ItemKNN(Recommender):
     $\\text{reach} \\times$ (its seeds) $\\times$ (the longest playlist) products, however
     large the data. ``reach=None`` keeps every playlist.
 
+    ``prune=k`` precomputes each track's ``k`` most similar tracks (a sparse track x track
+    list, built in blocks of at most ``block`` products on every core): a playlist then
+    costs (its seeds) x ``k`` products, however large the data, at the price of the
+    similarities below each seed's ``k``-th.
+
     Shown in the book: 06_evaluation.
     """
 
@@ -44,9 +52,11 @@ class ItemKNN(Recommender):
         length_weight: bool = False,
         reach: int | None = 1000,
         seed: int = 0,
+        prune: int | None = None,
+        block: int = 20_000_000,
     ):
         self.fallback, self.damping, self.length_weight = fallback, damping, length_weight
-        self.reach, self.seed = reach, seed
+        self.reach, self.seed, self.prune, self.block = reach, seed, prune, block
 
     def fit(self, ds: Dataset) -> ItemKNN:
         """Keep the training rows and the weights of seeds, playlists and candidates."""
@@ -58,7 +68,35 @@ class ItemKNN(Recommender):
         self.train_t = (self.train.T @ _diag(playlist)).tocsr()
         if self.reach is not None:
             self.train_t = sample_per_row(self.train_t, self.reach, self.seed)
+        self.similar = self._most_similar() if self.prune is not None else None
         return self
+
+    def _most_similar(self) -> sp.csr_matrix:
+        """Each track's ``prune`` best-scored tracks as a seed of its own (tracks x tracks), in blocks.
+
+        A block holds consecutive tracks whose products (the lengths of the training
+        playlists each one reaches) add up to at most ``block``; blocks run on every core
+        (SciPy's sparse products release the GIL), and each row is computed alone, so the
+        list is the same whatever the blocks and the cores.
+        """
+        n = self.matrix.shape[1]
+        length = self.train.getnnz(axis=1).astype(np.int64)
+        reached = np.repeat(np.arange(n), np.diff(self.train_t.indptr))
+        work = np.bincount(reached, weights=length[self.train_t.indices], minlength=n)
+        edges = [0]
+        total = np.cumsum(work)
+        while edges[-1] < n:  # each block: as many tracks as fit in ``block`` products, at least one
+            start = edges[-1]
+            stop = int(np.searchsorted(total, (total[start - 1] if start else 0) + self.block, side="right"))
+            edges.append(min(n, max(stop, start + 1)))
+        identity = sp.identity(n, np.float32, format="csr")
+
+        def best(bounds: tuple[int, int]) -> sp.csr_matrix:
+            return top_k_per_row(self.walk(identity[bounds[0] : bounds[1]]), self.prune)
+
+        with ThreadPoolExecutor(parallel.count(len(edges) - 1)) as threads:
+            blocks = list(threads.map(best, zip(edges[:-1], edges[1:])))
+        return _stack(blocks, n)
 
     def _weights(self, count: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, ...]:
         """Per seed track, per training playlist and per candidate track."""
@@ -72,7 +110,13 @@ class ItemKNN(Recommender):
         return self.from_seeds(self.matrix[rows])
 
     def from_seeds(self, seeds: sp.csr_matrix) -> sp.csr_matrix:
-        """The scores of any sets of seed tracks (rows x tracks, weighted): two sparse products."""
+        """The scores of any sets of seed tracks (rows x tracks, weighted): from the pruned list if any."""
+        if self.similar is not None:
+            return (seeds @ self.similar).tocsr()
+        return self.walk(seeds)
+
+    def walk(self, seeds: sp.csr_matrix) -> sp.csr_matrix:
+        """The exact scores of any sets of seed tracks: two sparse products through the training playlists."""
         shared = (seeds @ self.seed_w) @ self.train_t  # rows x training playlists that hold a seed
         return (shared @ self.train @ self.candidate_w).tocsr()
 
@@ -91,32 +135,18 @@ class RP3beta(ItemKNN):
     name = "RP3beta"
 
     def __init__(
-        self, beta: float = 0.6, prune: int | None = None, fallback: Recommender | None = None, chunk: int = 2000
+        self,
+        beta: float = 0.6,
+        prune: int | None = None,
+        fallback: Recommender | None = None,
+        block: int = 20_000_000,
     ):
-        super().__init__(fallback=fallback)
-        self.beta, self.prune, self.chunk = beta, prune, chunk
+        super().__init__(fallback=fallback, prune=prune, block=block)
+        self.beta = beta
 
     def _weights(self, count: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, ...]:
         """Transition probabilities out of a seed and out of a playlist; the damping."""
         return 1.0 / count, 1.0 / length, _inverse_power(count, self.beta)
-
-    def fit(self, ds: Dataset) -> RP3beta:
-        """The walk's steps, and with ``prune`` the track x track successors, top ``prune`` per track."""
-        super().fit(ds)
-        if self.prune is not None:
-            n = self.matrix.shape[1]
-            blocks = [
-                top_k_per_row(self.from_seeds(sp.identity(n, np.float32, format="csr")[a : a + self.chunk]), self.prune)
-                for a in range(0, n, self.chunk)
-            ]
-            self.successors = sp.vstack(blocks).tocsr()
-        return self
-
-    def scores(self, rows: np.ndarray) -> sp.csr_matrix:
-        """Summed arrival scores of three steps from each playlist's seeds."""
-        if self.prune is None:
-            return self.from_seeds(self.matrix[rows])
-        return (self.matrix[rows] @ self.successors).tocsr()
 
 
 class PlaylistKNN(Recommender):
@@ -200,6 +230,21 @@ class Successors(Recommender):
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
         """The recency-weighted shares of the last tracks' successors."""
         return (self.order.recent(rows, self.matrix.shape[1]) @ self.follow).tocsr()
+
+
+def _stack(blocks: list[sp.csr_matrix], n_cols: int) -> sp.csr_matrix:
+    """The blocks' rows one under the other, each block freed once copied (the result's pages are
+    only touched as they are filled, so the peak is the result and one block, not twice the result)."""
+    nnz = sum(b.nnz for b in blocks)
+    index = np.int32 if nnz < 2**31 and n_cols < 2**31 else np.int64
+    data, indices = np.empty(nnz, np.float32), np.empty(nnz, index)
+    indptr, at, row = np.zeros(sum(b.shape[0] for b in blocks) + 1, index), 0, 0
+    while blocks:
+        block = blocks.pop(0)
+        data[at : at + block.nnz], indices[at : at + block.nnz] = block.data, block.indices
+        indptr[row + 1 : row + 1 + block.shape[0]] = block.indptr[1:] + at
+        at, row = at + block.nnz, row + block.shape[0]
+    return sp.csr_matrix((data, indices, indptr), shape=(row, n_cols))
 
 
 def _diag(values: np.ndarray) -> sp.dia_matrix:

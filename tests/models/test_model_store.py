@@ -96,7 +96,12 @@ def test_an_object_reached_twice_is_stored_once_and_comes_back_as_one(data, two_
     doc = json.loads((folder / "model.json").read_text())
     assert len([n for n in _nodes(doc, "sparse") if n["shape"] == list(m.shape)]) == 1  # the utility matrix
     # the configuration comes back as the allow-listed callables themselves
-    assert loaded.first_stage is catalogue.first_stage and loaded.sources["item-kNN"] is neighbours.ItemKNN
+    assert loaded.first_stage is catalogue.first_stage
+    make_knn = loaded.sources["item-kNN"]
+    assert type(make_knn) is functools.partial and make_knn.func is neighbours.ItemKNN
+    assert make_knn.keywords == {"prune": 100}
+    # the training rows are one matrix, shared by the sources as when fitted
+    assert len({id(source.train) for source in loaded.models.values()}) == 1
     make_als = loaded.sources["iALS"]
     assert type(make_als) is functools.partial and make_als.func is factorization.ALS
     assert make_als.keywords == {"seed": 0, "k": 500} and make_als().k == 500

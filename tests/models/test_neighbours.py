@@ -117,10 +117,27 @@ def test_rp3beta_is_a_damped_three_step_walk_and_pruning_keeps_the_strongest_ste
     seeds = m[rows].toarray()
     full = neighbours.RP3beta(beta=0.6).fit(ds)
     assert np.allclose(full.scores(rows).toarray(), seeds @ walk, rtol=1e-4, atol=1e-8)
-    pruned = neighbours.RP3beta(beta=0.6, prune=5, chunk=7).fit(ds)
+    pruned = neighbours.RP3beta(beta=0.6, prune=5, block=7).fit(ds)
     kept = np.where(walk >= -np.sort(-walk, axis=1)[:, 4:5], walk, 0)  # (no ties in random data)
-    assert (pruned.successors.getnnz(axis=1) <= 5).all()
+    assert (pruned.similar.getnnz(axis=1) <= 5).all()
     assert np.allclose(pruned.scores(rows).toarray(), seeds @ kept, rtol=1e-4, atol=1e-8)
+
+
+def test_pruned_item_knn_sums_each_seeds_strongest_neighbours_whatever_the_blocks():
+    ds, m, train, rows = _toy()
+    counts = np.maximum(train.sum(axis=0), 1)
+    sim = train.T @ train / np.sqrt(counts)[:, None] / np.sqrt(counts)[None, :]
+    kept = np.where(sim >= -np.sort(-sim, axis=1)[:, 3:4], sim, 0)  # each track's 4 best (ties kept)
+    one_block = neighbours.ItemKNN(prune=4).fit(ds)
+    many = neighbours.ItemKNN(prune=4, block=1).fit(ds)  # one track a block
+    assert (one_block.similar.getnnz(axis=1) <= 4).all()
+    assert (one_block.similar != many.similar).nnz == 0
+    similar = one_block.similar.toarray()
+    # each row keeps min(4, its neighbours) entries, all among its 4 best (ties included), at their similarity
+    assert np.array_equal(one_block.similar.getnnz(axis=1), np.minimum(4, (sim > 0).sum(axis=1)))
+    assert np.all((similar == 0) | (kept > 0))
+    assert np.allclose(similar, np.where(similar > 0, sim, 0), rtol=1e-5, atol=1e-7)
+    assert np.allclose(one_block.scores(rows).toarray(), m[rows].toarray() @ similar, rtol=1e-5, atol=1e-7)
 
 
 def _ordered(lists: list[list[int]], challenge: list[bool], n_tracks: int, positions=None):
