@@ -55,10 +55,19 @@ def sample_per_row(m: sp.csr_matrix, k: int, seed: int = 0) -> sp.csr_matrix:
     return sp.csr_matrix((data, m.indices[keep], indptr), shape=m.shape)
 
 
+def in_order(entries: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The entries' pid, pos and track_index (int64) by playlist, then position; sorted only when
+    they are not in that order already (loaded slices are), so that no copy of the table is made."""
+    pid, pos, track = (entries[c].to_numpy(np.int64) for c in ("pid", "pos", "track_index"))
+    if ((pid[1:] < pid[:-1]) | ((pid[1:] == pid[:-1]) & (pos[1:] < pos[:-1]))).any():
+        order = np.lexsort((pos, pid))  # stable: equal positions keep their order
+        pid, pos, track = pid[order], pos[order], track[order]
+    return pid, pos, track
+
+
 def transitions(entries: pd.DataFrame, n_tracks: int) -> sp.csr_matrix:
     """How often track j directly follows track i in a playlist (tracks x tracks counts)."""
-    e = entries.sort_values(["pid", "pos"], kind="stable")
-    pid, pos, track = (e[c].to_numpy(np.int64) for c in ("pid", "pos", "track_index"))
+    pid, pos, track = in_order(entries)
     adjacent = (pid[1:] == pid[:-1]) & (pos[1:] == pos[:-1] + 1)
     m = sp.csr_matrix(
         (np.ones(int(adjacent.sum()), np.float32), (track[:-1][adjacent], track[1:][adjacent])),
@@ -83,8 +92,7 @@ class PlaylistOrder:
     @classmethod
     def of(cls, entries: pd.DataFrame, n_playlists: int, window: int = 3) -> PlaylistOrder:
         """The order of every playlist row's entries."""
-        e = entries.sort_values(["pid", "pos"], kind="stable")
-        pid, pos, track = (e[c].to_numpy(np.int64) for c in ("pid", "pos", "track_index"))
+        pid, pos, track = in_order(entries)
         count = np.bincount(pid, minlength=n_playlists)
         end = np.cumsum(count)
         last = np.full((n_playlists, window), -1, np.int64)

@@ -47,9 +47,11 @@ class ALS(Recommender):
         seed: int = 0,
         fallback: Recommender | None = None,
         margin: int = 50,
+        query_batch: int = 50,
     ):
         self.factors, self.regularization, self.alpha = factors, regularization, alpha
         self.iterations, self.k, self.seed, self.fallback, self.margin = iterations, k, seed, fallback, margin
+        self.query_batch = query_batch
 
     def fit(self, ds: Dataset) -> ALS:
         """Factorise the utility matrix on every core, seeded.
@@ -90,8 +92,10 @@ class ALS(Recommender):
             users[new] = self.model.recalculate_user(np.arange(new.sum()), self.matrix[rows[new]])
         wanted = min(self.k + self.margin, self.matrix.shape[1])
         ids = np.full((len(rows), wanted), -1, np.int64)
-        for part in (np.flatnonzero(~new), np.flatnonzero(new)):
-            if len(part):
+        for group in (np.flatnonzero(~new), np.flatnonzero(new)):
+            # the library scores every track for each playlist of a call: a few at a time bound its memory
+            for start in range(0, len(group), self.query_batch):
+                part = group[start : start + self.query_batch]
                 found, _ = self.model.recommend(
                     np.arange(len(part)) if new[part[0]] else rows[part],
                     self.matrix[rows[part]],

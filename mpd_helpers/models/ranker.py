@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from mpd_helpers.data.challenge_set import CATEGORIES
 from mpd_helpers.data.dataset import Dataset
-from mpd_helpers.data.matrix import PlaylistOrder
+from mpd_helpers.data.matrix import PlaylistOrder, in_order
 from mpd_helpers.data.recipe import seed_mask
 from mpd_helpers.models.base import Recommender
 from mpd_helpers.models.blend import Blend
@@ -32,11 +32,9 @@ def validation_split(ds: Dataset, per_category: int = 100, seed: int = 0) -> tup
     """
     rng = np.random.default_rng(seed)
     pl = ds.playlists
-    entries = ds.entries[["pid", "pos", "track_index"]]  # all that the sources read: a copy of three columns
-    pid, pos = entries["pid"].to_numpy(np.int64), entries["pos"].to_numpy(np.int64)
-    if ((pid[1:] < pid[:-1]) | ((pid[1:] == pid[:-1]) & (pos[1:] < pos[:-1]))).any():  # loaded in order, as a rule
-        entries = entries.sort_values(["pid", "pos"], kind="stable")
-    del pid, pos
+    pid, pos, track = in_order(ds.entries)
+    entries = pd.DataFrame({"pid": pid, "pos": pos, "track_index": track}).astype(np.int32)  # what sources read
+    del pid, pos, track
     length = np.bincount(entries["pid"].to_numpy(), minlength=len(pl))
     titled = pl["name"].fillna("").astype(str).str.strip().ne("").to_numpy()
     free = ~pl["is_challenge"].to_numpy()
@@ -150,10 +148,11 @@ class LearnedRanker(Recommender):
         self.has_title = ds.playlists["name"].fillna("").astype(str).str.strip().ne("").to_numpy()
         val, rows, truth = validation_split(ds, self.per_category, self.seed)
         self._fit_sources(val)
-        titled = val.playlists["name"].notna().to_numpy()
+        titled, matrix = val.playlists["name"].notna().to_numpy(), val.matrix
+        del val  # its table of entries: the features need only its matrix
         parts, labels = [], []
         for start in range(0, len(rows), self.batch_size):
-            i, c, features, _ = self._features(rows[start : start + self.batch_size], val.matrix, titled)
+            i, c, features, _ = self._features(rows[start : start + self.batch_size], matrix, titled)
             parts.append((i + start, features))
             labels.append(np.asarray(truth[i + start, c]).ravel())
         i = np.concatenate([part[0] for part in parts])

@@ -62,3 +62,32 @@ def test_no_falling_stage_no_such_sentence():
     lines = scale.findings(costs, JOB)
     assert not any(line.startswith("Took less time") for line in lines)
     assert scale.growth(costs, "load") == pytest.approx(0.903, abs=1e-3)
+
+
+def test_challenge_stages_grow_per_challenge_playlist():
+    """recommend handles the challenge playlists only: its exponent is that of its cost per challenge playlist."""
+    costs = table({10: {"load": 1, "recommend": 1}, 100: {"load": 10, "recommend": 20}}, {10: (0.1,) * 3, 100: (0.1,) * 3})
+    costs["challenge"] = costs["slices"].map({10: 1000, 100: 10000})
+    assert scale.growth(costs, "load") == pytest.approx(1.0)
+    assert scale.growth(costs, "recommend") == pytest.approx(0.30103, abs=1e-5)  # 2x per playlist over 10x the data
+    assert scale.growth(costs, "load", "peak_gib") == pytest.approx(0.0)
+
+
+def test_beyond_carries_each_stage_by_its_exponents_and_names_the_first_to_outgrow():
+    costs = table(
+        {10: {"load": 10, "fit": 1, "recommend": 100}, 100: {"load": 100, "fit": 100, "recommend": 100}},
+        {10: (0.1,) * 3, 100: (0.1,) * 3},
+    )
+    costs.loc[costs["stage"] == "fit", "peak_gib"] = costs["slices"] / 100  # 0.1 then 1 GiB: exponent 1
+    ahead = scale.beyond(costs, JOB)
+    assert ahead.at["fit", "time exponent"] == pytest.approx(2.0)
+    assert ahead.at["load", "10x: seconds"] == pytest.approx(1000)
+    assert ahead.at["fit", "100x: seconds"] == pytest.approx(100 * 100**2)
+    assert ahead.at["fit", "10x: GiB"] == pytest.approx(10)
+    assert ahead.at["the job", "1x: seconds"] == pytest.approx(300)
+    assert ahead.at["the job", "10x: GiB"] == pytest.approx(10)
+    # at 10x: fit 10,000 s (> 1 h); load 1,000 s and recommend 100 s stay under
+    assert scale.first_outgrown(ahead) == (
+        "At 10x the largest size measured, first past 1 h or 16 GiB: fit (2.8 h, 10 GiB)."
+    )
+    assert scale.first_outgrown(ahead, seconds=1e9, gib=1e9).startswith("No stage passes")
