@@ -56,9 +56,10 @@ def sample_per_row(m: sp.csr_matrix, k: int, seed: int = 0) -> sp.csr_matrix:
 
 
 def in_order(entries: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The entries' pid, pos and track_index (int64) by playlist, then position; sorted only when
-    they are not in that order already (loaded slices are), so that no copy of the table is made."""
-    pid, pos, track = (entries[c].to_numpy(np.int64) for c in ("pid", "pos", "track_index"))
+    """The entries' pid, pos and track_index (in their own integer types) by playlist, then
+    position; sorted only when they are not in that order already (loaded slices are), so that
+    no copy of the table is made."""
+    pid, pos, track = (entries[c].to_numpy() for c in ("pid", "pos", "track_index"))
     if ((pid[1:] < pid[:-1]) | ((pid[1:] == pid[:-1]) & (pos[1:] < pos[:-1]))).any():
         order = np.lexsort((pos, pid))  # stable: equal positions keep their order
         pid, pos, track = pid[order], pos[order], track[order]
@@ -69,11 +70,15 @@ def transitions(entries: pd.DataFrame, n_tracks: int) -> sp.csr_matrix:
     """How often track j directly follows track i in a playlist (tracks x tracks counts)."""
     pid, pos, track = in_order(entries)
     adjacent = (pid[1:] == pid[:-1]) & (pos[1:] == pos[:-1] + 1)
-    m = sp.csr_matrix(
-        (np.ones(int(adjacent.sum()), np.float32), (track[:-1][adjacent], track[1:][adjacent])),
+    del pid, pos
+    index = np.int32 if n_tracks < 2**31 else np.int64
+    m = sp.coo_matrix(
+        (
+            np.ones(int(adjacent.sum()), np.float32),
+            (track[:-1][adjacent].astype(index, copy=False), track[1:][adjacent].astype(index, copy=False)),
+        ),
         shape=(n_tracks, n_tracks),
-    )
-    m.sum_duplicates()
+    ).tocsr()  # duplicates summed
     return m
 
 

@@ -173,8 +173,14 @@ class LearnedRanker(Recommender):
         return self
 
     def _fit_sources(self, ds: Dataset) -> None:
-        """Fresh sources fitted on ``ds``, the first stage made of them, and the order of each playlist."""
-        self.models = {name: make().fit(ds) for name, make in self.sources.items()}
+        """Fresh sources fitted on ``ds``, the first stage made of them, and the order of each playlist.
+
+        They are fitted last listed first: the catalogue lists last the models (next tracks,
+        titles) that need much memory while they are fitted and little after, and these
+        are best fitted while the least is held. Each fit is independent of the others.
+        """
+        fitted = {name: self.sources[name]().fit(ds) for name in reversed(self.sources)}
+        self.models = {name: fitted[name] for name in self.sources}
         self.candidate_model = self.first_stage(self.models).fit(ds)
         self.order = PlaylistOrder.of(ds.entries, ds.n_playlists, window=1)
 

@@ -66,7 +66,9 @@ def test_no_falling_stage_no_such_sentence():
 
 def test_challenge_stages_grow_per_challenge_playlist():
     """recommend handles the challenge playlists only: its exponent is that of its cost per challenge playlist."""
-    costs = table({10: {"load": 1, "recommend": 1}, 100: {"load": 10, "recommend": 20}}, {10: (0.1,) * 3, 100: (0.1,) * 3})
+    costs = table(
+        {10: {"load": 1, "recommend": 1}, 100: {"load": 10, "recommend": 20}}, {10: (0.1,) * 3, 100: (0.1,) * 3}
+    )
     costs["challenge"] = costs["slices"].map({10: 1000, 100: 10000})
     assert scale.growth(costs, "load") == pytest.approx(1.0)
     assert scale.growth(costs, "recommend") == pytest.approx(0.30103, abs=1e-5)  # 2x per playlist over 10x the data
