@@ -1,6 +1,7 @@
 """The command line's argument types: a value in range, or one line saying what was expected."""
 
 import argparse
+from pathlib import Path
 
 import pytest
 
@@ -34,7 +35,7 @@ def test_a_value_out_of_range_says_what_was_expected(kind, text, message):
     assert str(err.value) == message
 
 
-@pytest.mark.parametrize("command, default", [("recommend", "blend"), ("continue", "playlist-knn")])
+@pytest.mark.parametrize("command, default", [("recommend", "two-stage"), ("continue", "playlist-knn")])
 def test_help_names_the_default_method_why_and_every_method(command, default, capsys):
     from mpd_helpers import cli, pipeline
 
@@ -48,3 +49,17 @@ def test_help_names_the_default_method_why_and_every_method(command, default, ca
     )
     for name, system in pipeline.METHODS.items():
         assert f"{name}: {' '.join(system.about.split())}." in text
+
+
+def test_the_full_size_figures_in_help_are_the_appendixs():
+    """recommend --help quotes each system's job at 1,000 slices: the scale table's own figures."""
+    import pandas as pd
+
+    from mpd_helpers.cli import commands
+
+    costs = pd.read_csv(Path(__file__).resolve().parents[2] / "book" / "scale_costs.csv")
+    job = costs[(costs["slices"] == 1000) & costs["stage"].isin(["load", "fit", "recommend", "write", "verify"])]
+    for method, (minutes, gib) in commands.FULL_SIZE.items():
+        rows = job[job["method"] == method]
+        assert round(rows["seconds"].sum() / 60) == minutes
+        assert round(rows["peak_gib"].max(), 1) == gib
