@@ -32,7 +32,12 @@ def readable(frame: pd.DataFrame, decimals: int | Mapping[str, int] = 3) -> pd.D
         return decimals.get(key, 3) if isinstance(decimals, Mapping) else decimals
 
     out = pd.DataFrame({c: [_cell(v, places(c)) for v in frame[c]] for c in frame.columns}, columns=frame.columns)
-    out.index = pd.Index([_cell(v, 0) for v in frame.index], name=frame.index.name)
+    if isinstance(frame.index, pd.MultiIndex):
+        out.index = pd.MultiIndex.from_tuples(
+            [tuple(_cell(v, 0) for v in key) for key in frame.index], names=frame.index.names
+        )
+    else:
+        out.index = pd.Index([_cell(v, 0) for v in frame.index], name=frame.index.name)
     return out
 
 

@@ -74,23 +74,17 @@ def beyond(costs: pd.DataFrame, job: Sequence[str], factors: Sequence[float] = (
 
 
 def first_outgrown(table: pd.DataFrame, seconds: float = 3600, gib: float = 16) -> str:
-    """Which stage first passes ``seconds`` or ``gib`` in a :func:`beyond` table, and at what size."""
+    """At the smallest size of a :func:`beyond` table where a stage passes ``seconds`` or the
+    memory passes ``gib``: which stages, and where the memory peaks (a stage's peak is the
+    whole process's, with what earlier stages left in memory)."""
     stages = table.drop(index="the job")
     for factor in [c.split("x:")[0] for c in table.columns if c.endswith("x: seconds")]:
-        slow = stages[stages[f"{factor}x: seconds"] > seconds]
-        large = stages[stages[f"{factor}x: GiB"] > gib]
-        over = [*slow.index, *large.index]
+        time, peak = stages[f"{factor}x: seconds"], stages[f"{factor}x: GiB"]
+        over = [f"{stage} passes {seconds / 3600:g} h ({t / 3600:.1f} h)" for stage, t in time.items() if t > seconds]
+        if peak.max() > gib:
+            over.append(f"the memory passes {gib:g} GiB ({peak.max():.0f} GiB, in {peak.idxmax()})")
         if over:
-            why = [
-                f"{stage} ({stages.at[stage, f'{factor}x: seconds'] / 3600:.1f} h, "
-                f"{stages.at[stage, f'{factor}x: GiB']:.0f} GiB)"
-                for stage in dict.fromkeys(over)
-            ]
-            return (
-                f"At {factor}x the largest size measured, first past {seconds / 3600:g} h or {gib:g} GiB: "
-                + ", ".join(why)
-                + "."
-            )
+            return f"At {factor}x the largest size measured: " + "; ".join(over) + "."
     return f"No stage passes {seconds / 3600:g} h or {gib:g} GiB at the sizes carried to."
 
 

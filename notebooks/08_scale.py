@@ -201,7 +201,8 @@ if costs is not None and "ials_seconds_per_iteration" in costs:
 #
 # Each stage's time and memory, carried to 10 and 100 times the MPD by the exponents
 # fitted above (the challenge's 10,000 playlists throughout). These are extrapolations of
-# a straight line on log-log axes through four sizes, not measurements:
+# a straight line on log-log axes through the sizes measured, not measurements; a stage's
+# memory is the whole process's peak while it runs, with what the earlier stages hold:
 
 # %% tags=["hide-input"]
 if costs is not None:

@@ -89,7 +89,8 @@ def test_beyond_carries_each_stage_by_its_exponents_and_names_the_first_to_outgr
     assert ahead.at["the job", "1x: seconds"] == pytest.approx(300)
     assert ahead.at["the job", "10x: GiB"] == pytest.approx(10)
     # at 10x: fit 10,000 s (> 1 h); load 1,000 s and recommend 100 s stay under
-    assert scale.first_outgrown(ahead) == (
-        "At 10x the largest size measured, first past 1 h or 16 GiB: fit (2.8 h, 10 GiB)."
+    assert scale.first_outgrown(ahead) == "At 10x the largest size measured: fit passes 1 h (2.8 h)."
+    assert scale.first_outgrown(ahead, seconds=1e9, gib=5) == (
+        "At 10x the largest size measured: the memory passes 5 GiB (10 GiB, in fit)."
     )
     assert scale.first_outgrown(ahead, seconds=1e9, gib=1e9).startswith("No stage passes")

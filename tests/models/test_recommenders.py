@@ -62,6 +62,22 @@ def test_two_stage_ranks_each_pooled_source_best_and_shares_its_models(data):
     assert (ranker.recommend(new, n=20, progress=False) >= 0).all()
 
 
+def test_two_stage_fits_its_sources_again_only_when_asked_or_when_the_validation_playlists_weigh(data):
+    ds, m = data
+    rows = ds.challenge_rows
+    once = SMALLER["two-stage"](ds.n_playlists).fit(ds)  # at most 50 validation playlists of ~4,900: 1 %
+    assert once.refit is None and not once.refitted
+    # the sources learnt without the validation playlists' hidden tracks, and serve from the whole matrix
+    assert once.models["item-kNN"].train.nnz < once.train.nnz
+    assert all(part.matrix is once.matrix for part in once._tree())
+    twice = SMALLER["two-stage"](ds.n_playlists)
+    twice.refit = True
+    twice.fit(ds)
+    assert twice.refitted and twice.models["item-kNN"].train.nnz == twice.train.nnz
+    for model in (once, twice):
+        assert (model.recommend(rows, n=50, progress=False) >= 0).all()
+
+
 # Every system of the book's catalogue, as the book builds it, except the three costliest,
 # which keep their names and classes with fewer factors, trees and validation playlists; then
 # variants the catalogue does not name.
