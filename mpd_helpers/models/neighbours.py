@@ -78,6 +78,8 @@ class ItemKNN(Recommender):
         playlists each one reaches) add up to at most ``block``; blocks run on every core
         (SciPy's sparse products release the GIL), and each row is computed alone, so the
         list is the same whatever the blocks and the cores.
+
+        Shown in the book: 08_scale.
         """
         n = self.matrix.shape[1]
         length = self.train.getnnz(axis=1).astype(np.int64)
