@@ -28,7 +28,7 @@ from mpd_helpers.models import base, catalogue, store
 
 # The systems the command line offers, by their command-line names (catalogue.COMMANDS).
 METHODS = catalogue.COMMANDS
-MODEL_VERSION = 5  # bump when a saved model would no longer load or mean the same
+MODEL_VERSION = 6  # bump when a saved model would no longer load or mean the same
 MODEL_KIND = "fitted model"  # what the stamp of a folder of saved models says it holds
 # What such a folder holds (model.pickle: older versions, never read); one holding nothing else
 # is replaced even when its stamp cannot be read.

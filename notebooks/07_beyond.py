@@ -44,6 +44,7 @@ validation_per_category = 200  # playlists per category of the ranker's validati
 depth = 300  # first-stage candidates the ranker orders
 seed = 0
 scale_table = "../book/scale_order.csv"  # written by tools/scale_order.py
+params_table = "../book/ranker_params.csv"  # written by tools/choose_ranker.py
 
 # %% tags=["hide-input"]
 import time
@@ -57,6 +58,7 @@ from mpd_helpers import recorded
 from mpd_helpers.data import challenge_set, dataset, matrix
 from mpd_helpers.grading import intervals, metrics
 from mpd_helpers.models import base, catalogue, factorization, neighbours, neumf, titles
+from mpd_helpers.models import ranker as ranker_module
 
 pd.set_option("display.width", 160, "display.max_colwidth", 60)
 work = Path(work_dir)
@@ -325,13 +327,23 @@ if graded:
 # each playlist's candidates are the first stage's best 300 together with iALS's best 300
 # and playlist-kNN's best 200; the rest of the 500 keep the first stage's order.
 #
-# *The order.* For a playlist and a candidate, the features are the first stage's score and
-# rank; the score and the rank of item-kNN, playlist-kNN, iALS, the next-track model
-# {eq}`eq-successors` and the title model; the candidate's popularity; how many seeds share
-# its artist or its album; the number of seeds; whether there is a title. And from the
-# playlist's order: whether the seeds are its first tracks (the first-n categories) or a
-# random sample, whether the candidate shares the last seed's artist or album, and its
-# item-kNN similarity to the last seed alone. The ranker learns with the XE-NDCG loss
+# *The order.* For a playlist and a candidate, the ranker reads seven groups of features
+# (`ranker.GROUPS`; the table below lists them). The first four were its features from the
+# start: the first stage's score and rank and those of item-kNN, playlist-kNN, iALS and the
+# next-track model {eq}`eq-successors`; the title model's, with whether there is a title;
+# the number of seeds, how many share the candidate's artist or album, and its popularity;
+# and from the playlist's order, whether the seeds are its first tracks (the first-n
+# categories) or a random sample, whether the candidate shares the last seed's artist or
+# album, and its item-kNN similarity to the last seed alone. The last three look past the
+# sources' sums, as the challenge's winners did with about a hundred features per pair
+# {cite:p}`volkovs2018twostage`: the candidate against *each* seed (item-kNN's largest
+# similarity and the share of seeds that list it among their neighbours; iALS's largest,
+# mean and smallest cosine), the playlist (the seeds' popularity and its spread, their
+# artists and albums per seed, the title's length), and the track (its popularity's rank
+# among the candidates, its duration, its artist's and album's popularity). Popularity is
+# counted, while the ranker learns, without the validation playlists' hidden tracks. Each
+# playlist's features cost its seeds times its candidates, whatever the data's size.
+# The ranker learns with the XE-NDCG loss
 # {cite:p}`bruch2021xendcg`, a listwise bound on NDCG {eq}`eq-ndcg` over each playlist's
 # whole list of candidates. On this data it orders as well as LambdaMART's pairwise loss
 # {cite:p}`burges2010lambdamart` trained on the whole list of 500, and trains faster.
@@ -363,6 +375,7 @@ if graded:
 # %% tags=["nbval-ignore-output"]
 start = time.perf_counter()
 ranker = catalogue.two_stage(seed=seed, depth=depth, per_category=validation_per_category)
+ranker.keep_training = True  # its validation features, for the variants below
 ranker.fit(ds)
 fit_seconds = time.perf_counter() - start
 run("first stage", ranker.candidate_model, fitted=True)  # the pipeline's own, fitted on all training playlists
@@ -375,6 +388,18 @@ if graded:
 print(f"ranker trained (with its validation challenge and "
       f"{'both fits' if ranker.refitted else 'one fit'} of the sources) in {fit_seconds:.0f} s; "
       f"predictions for {len(rows):,} playlists in {predict_seconds:.0f} s")
+
+# %% [markdown]
+# The ranker's parameters were chosen on the validation challenge alone:
+# `tools/choose_ranker.py` learns the ranker under each setting below on half of the
+# validation playlists and grades it on the other half (`LearnedRanker.validate`: NDCG at
+# 500 over their candidates). The pipeline uses the best (`catalogue.RANKER_PARAMS`).
+
+# %% tags=["hide-input"]
+if Path(params_table).is_file():
+    display(pd.read_csv(params_table, index_col="setting"))
+else:
+    print(f"{params_table} is missing: `python tools/choose_ranker.py` makes it (a few minutes).")
 
 # %% [markdown]
 # On a large MPD the sources are fitted once: the validation playlists, cut to their seeds
@@ -394,11 +419,39 @@ if graded:
     print("fitted once, against twice: " + "; ".join(claim("two-stage, sources fitted once", "two-stage", m)
                                                       for m in ["r_precision", "ndcg"]))
 
+# %% [markdown]
+# ## What each group of features adds
+#
+# Every variant below shares the pipeline's fitted sources and its validation features and
+# learns only its own ranker, so the paired differences measure the features alone. First
+# the ranker with its first four groups ("first features"); then that ranker with each new
+# group alone; then the whole ranker less one group at a time. Every choice here was made
+# on the validation challenge; the held-out tracks only grade. The synthetic generator
+# draws tracks from latent tastes, artists and albums: a group that helps here because of
+# how it draws them (the artist and album counts most of all) may help less on real
+# playlists.
+
 # %% tags=["hide-input"]
-importance = pd.Series(ranker.ranker.booster_.feature_importance("gain"), index=ranker.feature_names)
-fig, ax = plt.subplots(figsize=(7, 4))
-(importance / importance.sum()).sort_values().plot.barh(ax=ax, color="tab:blue")
-ax.set(xlabel="share of the trees' gain", title="What the ranker uses")
+display(pd.DataFrame({"features": pd.Series(ranker_module.GROUPS)}).rename_axis("group"))
+
+# %% tags=["nbval-ignore-output"]
+variants = {"two-stage, first features": ranker_module.BASE_GROUPS}
+variants.update({f"first features + {g}": (*ranker_module.BASE_GROUPS, g)
+                 for g in ranker_module.GROUPS if g not in ranker_module.BASE_GROUPS})
+variants.update({f"two-stage less {g}": tuple(x for x in ranker.groups if x != g) for g in ranker.groups})
+for name, groups in variants.items():
+    run(name, ranker.with_groups(groups), fitted=True)
+if graded:
+    added = [n for n in variants if n.startswith("first features")]
+    display(table([*added, "two-stage"], reference="two-stage, first features"))
+    display(table([n for n in variants if n.startswith("two-stage less")], reference="two-stage"))
+    print("all seven groups against the first four: " + "; ".join(
+        claim("two-stage", "two-stage, first features", m) for m in ["r_precision", "ndcg", "clicks"]))
+
+# %% tags=["hide-input"]
+fig, ax = plt.subplots(figsize=(7, 3.5))
+ranker.group_importance().sort_values().plot.barh(ax=ax, color="tab:blue")
+ax.set(xlabel="share of the trees' gain", title="What the ranker uses, by group")
 plt.tight_layout()
 plt.show()
 
@@ -452,6 +505,12 @@ if graded:
                                                              for m in ["r_precision", "ndcg", "clicks"]))
     worse = per_cat.xs("two-stage", level="system").query("significant and diff < 0").index.tolist()
     print("categories where it is worse than item-kNN: " + (", ".join(map(str, worse)) if worse else "none"))
+    for metric in ["r_precision", "ndcg"]:
+        against = intervals.compare({n: per_playlist[n] for n in ["iALS", "two-stage"]}, "iALS", metric,
+                                    by_category=True).xs("two-stage", level="system")
+        worse = against.query("significant and diff < 0").index.tolist()
+        print(f"categories where its {intervals.LABELS[metric]} is worse than iALS's: "
+              + (", ".join(map(str, worse)) if worse else "none"))
     against_ials = {n: claim(n, "iALS").rsplit("(", 1)[1].rstrip(")") for n in ideas if n != "iALS"}
     for word, label in (("better", "ahead of iALS"), ("≈", "not told apart from iALS"), ("worse", "behind iALS")):
         names = [n for n, v in against_ials.items() if v == word]

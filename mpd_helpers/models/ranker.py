@@ -7,7 +7,9 @@ features are every source's score and rank and what the seeds say of each candid
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,7 @@ from mpd_helpers.data.matrix import PlaylistOrder, in_order
 from mpd_helpers.data.recipe import seed_mask
 from mpd_helpers.models.base import Recommender
 from mpd_helpers.models.blend import Blend
+from mpd_helpers.models.factorization import ALS
 from mpd_helpers.models.neighbours import ItemKNN
 from mpd_helpers.models.ranking import rank_per_row, scale_rows, top_k_per_row, values_at
 
@@ -109,13 +112,19 @@ class LearnedRanker(Recommender):
         name: str = "two-stage",
         refit: bool | None = None,
         batch_size: int = 200,
+        groups: tuple[str, ...] | None = None,
+        keep_training: bool = False,
         **params,
     ):
         self.sources, self.first_stage, self.pool = sources, first_stage, dict(pool or {})
-        self.refit, self.batch_size = refit, batch_size
+        self.refit, self.batch_size, self.keep_training = refit, batch_size, keep_training
         unknown = set(self.pool) - set(sources)
         if unknown:
             raise ValueError(f"pool names unknown sources: {', '.join(sorted(unknown))}")
+        self.groups = tuple(GROUPS) if groups is None else tuple(groups)
+        unknown = set(self.groups) - set(GROUPS)
+        if unknown:
+            raise ValueError(f"unknown feature groups: {', '.join(sorted(unknown))}; there are {', '.join(GROUPS)}")
         self.depth, self.per_category, self.seed, self.name = depth, per_category, seed, name
         self.params = {
             "objective": "rank_xendcg",
@@ -138,32 +147,34 @@ class LearnedRanker(Recommender):
 
         Shown in the book: 07_beyond.
         """
-        import lightgbm
-
         super().fit(ds)
         artist = pd.factorize(ds.tracks["artist_uri"])[0]
         album = pd.factorize(ds.tracks["album_uri"])[0]
         self.artist_of = sp.csr_matrix((np.ones(len(artist), np.float32), (np.arange(len(artist)), artist)))
         self.album_of = sp.csr_matrix((np.ones(len(album), np.float32), (np.arange(len(album)), album)))
         self.has_title = ds.playlists["name"].fillna("").astype(str).str.strip().ne("").to_numpy()
+        self.title_words = _words(ds.playlists["name"])
+        self.log_duration = np.log1p(ds.tracks["duration_ms"].to_numpy(np.float64).clip(0) / 1000).astype(np.float32)
         val, rows, truth = validation_split(ds, self.per_category, self.seed)
         self._fit_sources(val)
         titled, matrix = val.playlists["name"].notna().to_numpy(), val.matrix
+        counts = Counts.of(val.training, self.artist_of, self.album_of)  # the validation's own: no hidden track
         del val  # its table of entries: the features need only its matrix
         parts, labels = [], []
         for start in range(0, len(rows), self.batch_size):
-            i, c, features, _ = self._features(rows[start : start + self.batch_size], matrix, titled)
+            i, c, features, _ = self._features(rows[start : start + self.batch_size], matrix, titled, counts)
             parts.append((i + start, features))
             labels.append(np.asarray(truth[i + start, c]).ravel())
         i = np.concatenate([part[0] for part in parts])
         features = pd.concat([part[1] for part in parts], ignore_index=True)
         labels = np.concatenate(labels)
         group = np.bincount(i, minlength=len(rows))
-        self.ranker = lightgbm.LGBMRanker(
-            random_state=self.seed, deterministic=True, force_row_wise=True, n_jobs=1, verbose=-1, **self.params
-        )
-        self.ranker.fit(features, labels, group=group[group > 0])
-        self.feature_names = list(features.columns)
+        self.counts = Counts.of(self.train, self.artist_of, self.album_of)
+        self.feature_names = [name for name in features.columns if self.group_of[name] in self.groups]
+        self.ranker = self._learn(features[self.feature_names], labels, group)
+        if self.keep_training:  # for variants that differ only in their features or parameters (with_groups)
+            self.training = (features, labels, group)
+            self.served = {}  # the challenge playlists' features, computed once for all the variants
         self.refitted = self.refit if self.refit is not None else len(rows) > REFIT_SHARE * len(self.train_rows)
         if self.refitted:
             self._fit_sources(ds)
@@ -171,6 +182,57 @@ class LearnedRanker(Recommender):
             for model in self._tree():
                 model.matrix = self.matrix
         return self
+
+    def _learn(self, features: pd.DataFrame, labels: np.ndarray, group: np.ndarray):
+        """A LightGBM ranker learned on candidate lists (``group``: each playlist's number of candidates)."""
+        import lightgbm
+
+        ranker = lightgbm.LGBMRanker(
+            random_state=self.seed, deterministic=True, force_row_wise=True, n_jobs=1, verbose=-1, **self.params
+        )
+        return ranker.fit(features, labels, group=group[group > 0])
+
+    def with_groups(self, groups: tuple[str, ...], **params) -> LearnedRanker:
+        """The same fitted sources, with a ranker learned again on only these feature groups (and ``params``).
+
+        Needs a ranker fitted with ``keep_training=True``; the variants share everything
+        but their ranker, so comparing them isolates what the features (or parameters) add.
+        """
+        features, labels, group = self.training
+        variant = copy.copy(self)
+        variant.groups, variant.params = tuple(groups), {**self.params, **params}
+        variant.feature_names = [name for name in features.columns if self.group_of[name] in variant.groups]
+        variant.ranker = variant._learn(features[variant.feature_names], labels, group)
+        del variant.training
+        return variant
+
+    def validate(self, settings: dict[str, dict], share: float = 0.5) -> pd.DataFrame:
+        """Each setting of the ranker's parameters learned on part of the validation playlists, graded on the rest.
+
+        The validation playlists are split at random (``share`` of them learn); each
+        setting's score is the mean NDCG at 500 of the other playlists' candidates as it
+        orders them (against the best order of those candidates), from the labels of the
+        validation challenge alone. Needs ``keep_training=True``.
+        """
+        features, labels, group = self.training
+        learn = np.zeros(len(group), bool)
+        learn[np.random.default_rng(self.seed).permutation(len(group))[: int(share * len(group))]] = True
+        at = np.repeat(learn, group)
+        X = features[self.feature_names]
+        out = {}
+        for name, params in settings.items():
+            variant = copy.copy(self)
+            variant.params = {**self.params, **params}
+            model = variant._learn(X[at], labels[at], group[learn])
+            test = group[~learn]
+            scores = model.predict(X[~at], num_threads=1)
+            out[name] = {**variant.params, "validation NDCG": _ndcg(scores, labels[~at], test[test > 0])}
+        return pd.DataFrame(out).T
+
+    def group_importance(self) -> pd.Series:
+        """Each feature group's share of the trees' gain."""
+        gain = pd.Series(self.ranker.booster_.feature_importance("gain"), index=self.feature_names)
+        return (gain / gain.sum()).groupby(lambda name: self.group_of[name]).sum().sort_values(ascending=False)
 
     def _fit_sources(self, ds: Dataset) -> None:
         """Fresh sources fitted on ``ds``, the first stage made of them, and the order of each playlist.
@@ -185,9 +247,13 @@ class LearnedRanker(Recommender):
         self.order = PlaylistOrder.of(ds.entries, ds.n_playlists, window=1)
 
     def _features(
-        self, rows: np.ndarray, matrix: sp.csr_matrix, has_title: np.ndarray
+        self, rows: np.ndarray, matrix: sp.csr_matrix, has_title: np.ndarray, counts: Counts | None = None
     ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, sp.csr_matrix]:
-        """Candidate pairs (position in ``rows``, track) in order, their features, the first stage's scores."""
+        """Candidate pairs (position in ``rows``, track) in order, their features, the first stage's scores.
+
+        ``counts`` are the popularity counts the features read (the training playlists' by default).
+        """
+        counts = self.counts if counts is None else counts
         scores = {name: model.candidates(rows) for name, model in self.models.items()}
         if isinstance(self.candidate_model, Blend):  # built of the sources: their scores are known
             known = {id(model): scores[name] for name, model in self.models.items()}
@@ -201,7 +267,9 @@ class LearnedRanker(Recommender):
         order = np.lexsort((cand.col, cand.row))
         i, c = cand.row[order], cand.col[order]
         seeds = matrix[rows]
+        seeds.data[:] = 1.0
         n_seeds = seeds.getnnz(axis=1).astype(np.float32)
+        per_seed = 1 / np.maximum(n_seeds, 1)
         columns = {
             "first stage score": values_at(scale_rows(first), i, c),
             "first stage rank": values_at(rank_per_row(first), i, c),
@@ -209,17 +277,69 @@ class LearnedRanker(Recommender):
         for name, s in scores.items():
             columns[f"{name} score"] = values_at(scale_rows(s), i, c)
             columns[f"{name} rank"] = values_at(rank_per_row(s), i, c)
+        artist, album = self.artist_of.indices, self.album_of.indices
         same_artist = (seeds @ self.artist_of).tocsr()
         same_album = (seeds @ self.album_of).tocsr()
-        columns["log popularity"] = np.log1p(self.popularity[c])
-        columns["seeds by its artist"] = values_at(same_artist, i, self.artist_of.indices[c]) / np.maximum(
-            n_seeds[i], 1
-        )
-        columns["seeds from its album"] = values_at(same_album, i, self.album_of.indices[c]) / np.maximum(n_seeds[i], 1)
+        columns["log popularity"] = np.log1p(counts.tracks[c])
+        columns["seeds by its artist"] = values_at(same_artist, i, artist[c]) * per_seed[i]
+        columns["seeds from its album"] = values_at(same_album, i, album[c]) * per_seed[i]
         columns["seeds"] = n_seeds[i]
         columns["has title"] = has_title[rows][i].astype(np.float32)
         columns.update(self._order_features(rows, i, c))
-        return i, c, pd.DataFrame(columns), first
+        columns.update(self._similarity_features(seeds, i, c))
+        log_pop = np.log1p(counts.tracks)
+        mean_pop = (seeds @ log_pop) * per_seed
+        spread = np.sqrt(np.maximum((seeds @ log_pop**2) * per_seed - mean_pop**2, 0))
+        columns["seeds' mean log popularity"] = np.where(n_seeds > 0, mean_pop, np.nan)[i]
+        columns["seeds' spread of log popularity"] = np.where(n_seeds > 0, spread, np.nan)[i]
+        columns["seeds' artists per seed"] = np.where(n_seeds > 0, same_artist.getnnz(axis=1) * per_seed, np.nan)[i]
+        columns["seeds' albums per seed"] = np.where(n_seeds > 0, same_album.getnnz(axis=1) * per_seed, np.nan)[i]
+        columns["title words"] = self.title_words[rows][i]
+        by_popularity = sp.csr_matrix((counts.tracks[c] + 1.0, (i, c)), shape=first.shape)
+        columns["popularity rank among candidates"] = values_at(rank_per_row(by_popularity), i, c)
+        columns["log duration"] = self.log_duration[c]
+        columns["its artist's log popularity"] = np.log1p(counts.artists[artist[c]])
+        columns["its album's log popularity"] = np.log1p(counts.albums[album[c]])
+        table = pd.DataFrame({name: np.asarray(v, np.float32) for name, v in columns.items()})
+        self.group_of = {name: _group(name, self.sources) for name in table.columns}
+        return i, c, table, first
+
+    def _similarity_features(self, seeds: sp.csr_matrix, i: np.ndarray, c: np.ndarray) -> dict[str, np.ndarray]:
+        """The candidate against each seed, summed up: in item-kNN's space and in iALS's factor space.
+
+        Item-kNN's (with its precomputed neighbour lists): the largest similarity to a seed
+        and the share of seeds that list the candidate among their neighbours. iALS's: the
+        largest, mean and smallest cosine between the candidate's factors and the seeds'.
+        NaN without seeds. Each playlist costs its seeds x candidates, whatever the data's size.
+        """
+        out = {}
+        n_seeds = seeds.getnnz(axis=1)
+        knn = self.models.get("item-kNN")
+        if isinstance(knn, ItemKNN) and knn.similar is not None:
+            pairs = seeds.tocoo()
+            linked = knn.similar[pairs.col].tocoo()  # a row per (playlist, seed)
+            keys = i.astype(np.int64) * seeds.shape[1] + c  # ascending: the pairs are in order
+            wanted = pairs.row[linked.row].astype(np.int64) * seeds.shape[1] + linked.col
+            at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+            hit = keys[at] == wanted if len(keys) else np.zeros(len(wanted), bool)
+            largest = np.zeros(len(keys), np.float32)
+            np.maximum.at(largest, at[hit], linked.data[hit])
+            listed = np.bincount(at[hit], minlength=len(keys)) / np.maximum(n_seeds[i], 1)
+            out["item-kNN max over seeds"] = np.where(n_seeds[i] > 0, largest, np.nan)
+            out["item-kNN share of seeds"] = np.where(n_seeds[i] > 0, listed, np.nan)
+        als = self.models.get("iALS")
+        if isinstance(als, ALS):
+            factors = als.item_factors()
+            unit = factors / np.maximum(np.linalg.norm(factors, axis=1, keepdims=True), 1e-12)
+            stats = np.full((3, len(i)), np.nan, np.float32)
+            bounds = np.searchsorted(i, np.arange(seeds.shape[0] + 1))
+            for row in np.flatnonzero(n_seeds):
+                lo, hi = bounds[row], bounds[row + 1]
+                if hi > lo:
+                    cos = unit[c[lo:hi]] @ unit[seeds.indices[seeds.indptr[row] : seeds.indptr[row + 1]]].T
+                    stats[:, lo:hi] = cos.max(axis=1), cos.mean(axis=1), cos.min(axis=1)
+            out.update(zip(("iALS max over seeds", "iALS mean over seeds", "iALS min over seeds"), stats))
+        return out
 
     def _order_features(self, rows: np.ndarray, i: np.ndarray, c: np.ndarray) -> dict[str, np.ndarray]:
         """What the playlists' order says: are the seeds its first tracks; the candidate against the last seed."""
@@ -240,11 +360,18 @@ class LearnedRanker(Recommender):
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
         """The ranker's order for the pooled candidates, then the first stage's order for the rest."""
         rows = np.asarray(rows)
-        i, c, features, first = self._features(rows, self.matrix, self.has_title)
+        served = getattr(self, "served", None)
+        key = rows.tobytes()
+        if served is not None and key in served:
+            i, c, features, first = served[key]
+        else:
+            i, c, features, first = self._features(rows, self.matrix, self.has_title)
+            if served is not None:
+                served[key] = (i, c, features, first)
         first = scale_rows(first)  # at most 1
         if len(i) == 0:
             return first
-        s = self.ranker.predict(features, num_threads=1).astype(np.float64)
+        s = self.ranker.predict(features[self.feature_names], num_threads=1).astype(np.float64)
         lowest = np.full(len(rows), np.inf)
         np.minimum.at(lowest, i, s)
         on_top = sp.csr_matrix(((s - lowest[i] + 2.0).astype(np.float32), (i, c)), shape=first.shape)
@@ -260,4 +387,73 @@ class LearnedRanker(Recommender):
         self.has_title = np.concatenate(
             [self.has_title, pd.Series(titles).fillna("").astype(str).str.strip().ne("").to_numpy()]
         )
+        self.title_words = np.concatenate([self.title_words, _words(pd.Series(titles, dtype=object))])
         self.order.extend(tracks)
+
+
+# The ranker's features by group: what each says of a (playlist, candidate) pair. The first four
+# are the ranker's first features; the last three add what the seeds, the playlist and the
+# track say beyond the sources' scores.
+GROUPS = {
+    "scores": "the first stage's and each source's score and rank (the title model's apart)",
+    "title": "the title model's score and rank, and whether there is a title",
+    "seeds and popularity": "how many seeds, how many share the candidate's artist or album; its popularity",
+    "order": "the seeds' place in the playlist; the candidate against the last seed",
+    "seed similarity": "the candidate against each seed: item-kNN's largest and share; iALS's largest, mean, least",
+    "playlist": "the seeds' popularity, mean and spread; their artists and albums per seed; the title's words",
+    "track": "its popularity's rank among the candidates, its duration, its artist's and album's popularity",
+}
+BASE_GROUPS = ("scores", "title", "seeds and popularity", "order")  # the ranker's first features
+
+
+def _group(name: str, sources: dict) -> str:
+    """The group a feature column belongs to."""
+    if name.startswith("title ") and name != "title words" or name == "has title":
+        return "title"
+    if name.startswith("first stage ") or any(name.startswith(f"{source} ") for source in sources) and (
+        name.endswith(" score") or name.endswith(" rank")
+    ):
+        return "scores"
+    if name in ("seeds by its artist", "seeds from its album", "seeds", "log popularity"):
+        return "seeds and popularity"
+    if name.startswith(("seeds are", "last seed", "item-kNN from the last")):
+        return "order"
+    if name.endswith(("over seeds", "share of seeds")):
+        return "seed similarity"
+    if name.startswith(("seeds", "title words")):
+        return "playlist"
+    return "track"
+
+
+@dataclass
+class Counts:
+    """How many playlists hold each track, each artist's tracks, each album's tracks."""
+
+    tracks: np.ndarray
+    artists: np.ndarray
+    albums: np.ndarray
+
+    @classmethod
+    def of(cls, training: sp.csr_matrix, artist_of: sp.csr_matrix, album_of: sp.csr_matrix) -> Counts:
+        """The counts over the playlists of ``training`` (playlists x tracks)."""
+        tracks = training.getnnz(axis=0).astype(np.float32)
+        return cls(tracks, artist_of.T @ tracks, album_of.T @ tracks)
+
+
+def _words(names: pd.Series) -> np.ndarray:
+    """The number of words of each playlist's title (0 without one)."""
+    return names.fillna("").astype(str).str.split().str.len().to_numpy(np.float32)
+
+
+def _ndcg(scores: np.ndarray, labels: np.ndarray, group: np.ndarray, k: int = 500) -> float:
+    """Mean NDCG at ``k`` of lists laid end to end (``group``: their lengths), each ordered by ``scores``."""
+    out, start = [], 0
+    discount = 1 / np.log2(np.arange(2, k + 2))
+    for n in group:
+        s, y = scores[start : start + n], labels[start : start + n]
+        start += n
+        ideal = (np.sort(y)[::-1][:k] * discount[: min(n, k)]).sum()
+        if ideal > 0:
+            order = np.lexsort((np.arange(n), -s))[:k]
+            out.append((y[order] * discount[: len(order)]).sum() / ideal)
+    return float(np.mean(out)) if out else float("nan")

@@ -64,6 +64,7 @@ CLASSES: dict[str, type] = {
         blend.Blend,
         blend.SeedWeights,
         ranker.LearnedRanker,
+        ranker.Counts,
         matrix.PlaylistOrder,
     )
 }

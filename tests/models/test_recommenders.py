@@ -6,6 +6,8 @@ challenge playlist, ``n`` distinct tracks, none a seed; playlists without seeds 
 same output; and the batch size never changes a result.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -203,3 +205,71 @@ def test_a_blend_given_its_components_scores_combines_them_as_it_would_itself(da
     known = {id(c): c.candidates(rows) for c in blend.components}
     given, own = blend.combine(rows, known), blend.scores(rows)
     assert (given != own).nnz == 0 and given.nnz == own.nnz
+
+
+def _pruned_two_stage(**options) -> ranker.LearnedRanker:
+    sources = {**_small_sources(), "item-kNN": lambda: neighbours.ItemKNN(prune=40)}
+    return ranker.LearnedRanker(
+        sources, _small_first_stage, pool={"playlist-kNN": 30}, depth=60, per_category=5, n_estimators=20, **options
+    )
+
+
+def test_two_stage_similarity_features_are_the_seeds_own_similarities(data):
+    ds, m = data
+    model = _pruned_two_stage().fit(ds)
+    rows = ds.challenge_rows[:40]
+    i, c, features, _ = model._features(rows, m, model.has_title)
+    similar = model.models["item-kNN"].similar.tocsc()
+    factors = model.models["iALS"].item_factors().astype(np.float64)
+    unit = factors / np.maximum(np.linalg.norm(factors, axis=1, keepdims=True), 1e-12)
+    seeded = 0
+    for k in range(0, len(i), 97):  # a sample of the pairs, each checked against its seeds by hand
+        seeds = m[rows[i[k]]].indices
+        got = features.iloc[k]
+        if len(seeds) == 0:
+            assert np.isnan(got["item-kNN max over seeds"]) and np.isnan(got["iALS mean over seeds"])
+            continue
+        seeded += 1
+        column = similar[:, [c[k]]][seeds].toarray().ravel()
+        cos = unit[seeds] @ unit[c[k]]
+        assert got["item-kNN max over seeds"] == pytest.approx(column.max(), abs=1e-6)
+        assert got["item-kNN share of seeds"] == pytest.approx((column > 0).mean(), abs=1e-6)
+        assert (got["iALS max over seeds"], got["iALS mean over seeds"], got["iALS min over seeds"]) == pytest.approx(
+            (cos.max(), cos.mean(), cos.min()), abs=1e-4
+        )
+    assert seeded > 5
+    assert set(model.group_of.values()) == set(ranker.GROUPS)
+
+
+def test_two_stage_variants_share_the_sources_and_learn_only_their_groups(data):
+    ds, _ = data
+    with pytest.raises(ValueError, match="unknown feature groups"):
+        _pruned_two_stage(groups=("scores", "colour"))
+    full = _pruned_two_stage(keep_training=True).fit(ds)
+    base = full.with_groups(ranker.BASE_GROUPS)
+    assert base.models is full.models and base.candidate_model is full.candidate_model
+    assert {full.group_of[name] for name in base.feature_names} == set(ranker.BASE_GROUPS)
+    assert set(base.feature_names) < set(full.feature_names)
+    assert full.group_importance().sum() == pytest.approx(1.0)
+    assert set(full.group_importance().index) <= set(ranker.GROUPS)
+    assert (base.recommend(ds.challenge_rows, n=50, progress=False) >= 0).all()
+    assert not hasattr(_pruned_two_stage().fit(ds), "training")  # kept only when asked
+
+
+def test_two_stage_learns_from_training_playlists_only_never_from_the_held_out_truth():
+    b = challenge_build()
+    truth = challenge_set.read_truth(b.truth_path)
+    uris = truth.tracks["track_uri"].unique()  # every held-out track renamed to another: a different truth
+    renamed = dict(zip(uris, np.roll(uris, 7)))
+    other = dataclasses.replace(truth, tracks=truth.tracks.assign(track_uri=truth.tracks["track_uri"].map(renamed)))
+    real = dataset.load(mpd_dir(5), challenge_set.read(b.challenge_path, truth), progress=False)
+    val, val_rows, hidden = ranker.validation_split(real, per_category=5)
+    assert not real.playlists["is_challenge"].to_numpy()[val_rows].any()  # cut from training playlists
+    assert (hidden - hidden.multiply(real.training[val_rows])).nnz == 0  # labels: their own tracks
+    rows = real.challenge_rows
+    assert np.array_equal(
+        _pruned_two_stage().fit(real).recommend(rows, n=100, progress=False),
+        _pruned_two_stage()
+        .fit(dataset.load(mpd_dir(5), challenge_set.read(b.challenge_path, other), progress=False))
+        .recommend(rows, n=100, progress=False),
+    )
