@@ -41,10 +41,11 @@
 # %% tags=["parameters"]
 work_dir = "../work"
 validation_per_category = 200  # playlists per category of the ranker's validation challenge
-depth = 300  # first-stage candidates the ranker orders
+depth = None  # first-stage candidates the ranker orders (None: the catalogue's, chosen on validation)
 seed = 0
 scale_table = "../book/scale_order.csv"  # written by tools/scale_order.py
 params_table = "../book/ranker_params.csv"  # written by tools/choose_ranker.py
+pools_table = "../book/ranker_pools.csv"  # written by tools/choose_ranker.py
 
 # %% tags=["hide-input"]
 import time
@@ -324,8 +325,11 @@ if graded:
 # {eq}`eq-blend` (each scaled to its best; the title model joins for playlists with one seed
 # or none). Its item-kNN keeps each track's 100 most similar tracks, computed once, so that
 # a playlist's cost does not grow with the data ({doc}`/book/generated/08_scale`). A blend can bury one source's strongest tracks under the others' agreement, so
-# each playlist's candidates are the first stage's best 300 together with iALS's best 300
-# and playlist-kNN's best 200; the rest of the 500 keep the first stage's order.
+# each playlist's candidates are the first stage's best 800 together with iALS's best 500
+# and playlist-kNN's best 200 (about 900 tracks a playlist); the rest of the 500 keep the
+# first stage's order. The pool was chosen on the validation challenge (below): the ranker
+# can only place what the pool holds, and a pool of the best 300 held fewer of the hidden
+# tracks than iALS's own 500.
 #
 # *The order.* For a playlist and a candidate, the ranker reads seven groups of features
 # (`ranker.GROUPS`; the table below lists them). The first four were its features from the
@@ -390,16 +394,20 @@ print(f"ranker trained (with its validation challenge and "
       f"predictions for {len(rows):,} playlists in {predict_seconds:.0f} s")
 
 # %% [markdown]
-# The ranker's parameters were chosen on the validation challenge alone:
-# `tools/choose_ranker.py` learns the ranker under each setting below on half of the
-# validation playlists and grades it on the other half (`LearnedRanker.validate`: NDCG at
-# 500 over their candidates). The pipeline uses the best (`catalogue.RANKER_PARAMS`).
+# The pool and the ranker's parameters were chosen on the validation challenge alone:
+# `tools/choose_ranker.py` fits the pipeline with each pool below, learns its ranker on
+# half of the validation playlists and grades it on the other half (`LearnedRanker.validate`:
+# NDCG at 500 against all their hidden tracks, so that a pool is charged for those it
+# misses; "recall" is the share of the hidden tracks the pool holds). On the best pool it
+# then grades each setting of the ranker's parameters the same way. The pipeline uses the
+# best of each (`catalogue.POOL`, `catalogue.RANKER_PARAMS`).
 
 # %% tags=["hide-input"]
-if Path(params_table).is_file():
-    display(pd.read_csv(params_table, index_col="setting"))
-else:
-    print(f"{params_table} is missing: `python tools/choose_ranker.py` makes it (a few minutes).")
+for path, index in [(pools_table, "pool"), (params_table, "setting")]:
+    if Path(path).is_file():
+        display(pd.read_csv(path, index_col=index))
+    else:
+        print(f"{path} is missing: `python tools/choose_ranker.py` makes it (about half an hour).")
 
 # %% [markdown]
 # On a large MPD the sources are fitted once: the validation playlists, cut to their seeds

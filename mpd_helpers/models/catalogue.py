@@ -57,22 +57,26 @@ def first_stage_alone(seed: int = 0) -> Blend:
     return first_stage({name: make() for name, make in sources(seed).items()})
 
 
-# The ranker's parameters: the setting with the best NDCG on the validation challenge among
-# those that tools/choose_ranker.py tries (its table: book/ranker_params.csv).
+# The candidates the ranker orders (the first stage's best ``depth``, and the best of iALS and of
+# playlist-kNN) and the ranker's parameters: the pool and then the setting with the best NDCG on
+# the validation challenge among those that tools/choose_ranker.py tries (its tables:
+# book/ranker_pools.csv, book/ranker_params.csv).
+POOL = {"depth": 800, "iALS": 500, "playlist_kNN": 200}
 RANKER_PARAMS = {"objective": "rank_xendcg", "num_leaves": 15, "n_estimators": 400, "learning_rate": 0.05}
 
 
-def two_stage(seed: int = 0, depth: int = 300, per_category: int = 200) -> LearnedRanker:
-    """The book's best pipeline: the first stage's 300 best, iALS's 300 best and playlist-kNN's 200 best
-    candidates of each playlist, ordered by the learned ranker with every group of features.
+def two_stage(seed: int = 0, depth: int | None = None, per_category: int = 200) -> LearnedRanker:
+    """The book's best pipeline: the first stage's 800 best, iALS's 500 best and playlist-kNN's 200 best
+    candidates of each playlist (``depth`` changes the first), ordered by the learned ranker with every
+    group of features.
 
     Shown in the book: 07_beyond.
     """
     return LearnedRanker(
         sources(seed),
         first_stage,
-        pool={"iALS": 300, "playlist-kNN": 200},
-        depth=depth,
+        pool={"iALS": POOL["iALS"], "playlist-kNN": POOL["playlist_kNN"]},
+        depth=POOL["depth"] if depth is None else depth,
         per_category=per_category,
         seed=seed,
         **RANKER_PARAMS,

@@ -89,14 +89,15 @@ class LearnedRanker(Recommender):
     best of each named source, so that no source's strongest tracks are lost to the blend.
 
     The ranker learns from a validation challenge cut from the training playlists
-    (:func:`validation_split`), never from the held-out truth. Its features, per
-    (playlist, candidate): the first stage's and every source's score (scaled to the
-    playlist's best) and rank, the candidate's popularity, how many seeds share its artist
-    and its album, the number of seeds and whether there is a title; and from the playlist's
-    order, whether the seeds are its first tracks, whether the candidate shares the last
-    seed's artist or album, and its item-kNN similarity to the last seed. Its loss is XE-NDCG
-    (``rank_xendcg``), a listwise bound on NDCG over each playlist's whole list of
-    candidates; ``params`` go to ``lightgbm.LGBMRanker``.
+    (:func:`validation_split`), never from the held-out truth. Its features per (playlist,
+    candidate) come in the groups of :data:`GROUPS` (``groups`` picks some; all by
+    default): the sources' scores and ranks, the title model's, the seeds' artists and
+    albums and the candidate's popularity, the playlist's order, the candidate against each
+    seed, the playlist and the track. Its loss is XE-NDCG (``rank_xendcg``), a listwise
+    bound on NDCG over each playlist's whole list of candidates; ``params`` go to
+    ``lightgbm.LGBMRanker``. With ``keep_training=True`` it keeps its validation features,
+    so that variants (:meth:`with_groups`) and settings (:meth:`validate`) can be learned
+    without fitting the sources again.
     """
 
     needs_seeds = False
@@ -173,7 +174,7 @@ class LearnedRanker(Recommender):
         self.feature_names = [name for name in features.columns if self.group_of[name] in self.groups]
         self.ranker = self._learn(features[self.feature_names], labels, group)
         if self.keep_training:  # for variants that differ only in their features or parameters (with_groups)
-            self.training = (features, labels, group)
+            self.training = (features, labels, group, truth.getnnz(axis=1))
             self.served = {}  # the challenge playlists' features, computed once for all the variants
         self.refitted = self.refit if self.refit is not None else len(rows) > REFIT_SHARE * len(self.train_rows)
         if self.refitted:
@@ -198,7 +199,7 @@ class LearnedRanker(Recommender):
         Needs a ranker fitted with ``keep_training=True``; the variants share everything
         but their ranker, so comparing them isolates what the features (or parameters) add.
         """
-        features, labels, group = self.training
+        features, labels, group, _ = self.training
         variant = copy.copy(self)
         variant.groups, variant.params = tuple(groups), {**self.params, **params}
         variant.feature_names = [name for name in features.columns if self.group_of[name] in variant.groups]
@@ -211,10 +212,11 @@ class LearnedRanker(Recommender):
 
         The validation playlists are split at random (``share`` of them learn); each
         setting's score is the mean NDCG at 500 of the other playlists' candidates as it
-        orders them (against the best order of those candidates), from the labels of the
-        validation challenge alone. Needs ``keep_training=True``.
+        orders them, against all their hidden tracks (so a pool that misses some is
+        charged for it), from the labels of the validation challenge alone. Needs
+        ``keep_training=True``.
         """
-        features, labels, group = self.training
+        features, labels, group, hidden = self.training
         learn = np.zeros(len(group), bool)
         learn[np.random.default_rng(self.seed).permutation(len(group))[: int(share * len(group))]] = True
         at = np.repeat(learn, group)
@@ -224,9 +226,8 @@ class LearnedRanker(Recommender):
             variant = copy.copy(self)
             variant.params = {**self.params, **params}
             model = variant._learn(X[at], labels[at], group[learn])
-            test = group[~learn]
             scores = model.predict(X[~at], num_threads=1)
-            out[name] = {**variant.params, "validation NDCG": _ndcg(scores, labels[~at], test[test > 0])}
+            out[name] = {**variant.params, "validation NDCG": _ndcg(scores, labels[~at], group[~learn], hidden[~learn])}
         return pd.DataFrame(out).T
 
     def group_importance(self) -> pd.Series:
@@ -445,15 +446,16 @@ def _words(names: pd.Series) -> np.ndarray:
     return names.fillna("").astype(str).str.split().str.len().to_numpy(np.float32)
 
 
-def _ndcg(scores: np.ndarray, labels: np.ndarray, group: np.ndarray, k: int = 500) -> float:
-    """Mean NDCG at ``k`` of lists laid end to end (``group``: their lengths), each ordered by ``scores``."""
-    out, start = [], 0
+def _ndcg(scores: np.ndarray, labels: np.ndarray, group: np.ndarray, hidden: np.ndarray, k: int = 500) -> float:
+    """Mean NDCG at ``k`` of candidate lists laid end to end (``group``: their lengths), each ordered by
+    ``scores``, against the playlist's ``hidden`` tracks, found among its candidates or not."""
     discount = 1 / np.log2(np.arange(2, k + 2))
-    for n in group:
+    ideal_at = np.concatenate([[0], np.cumsum(discount)])
+    out, start = [], 0
+    for n, h in zip(group, hidden):
         s, y = scores[start : start + n], labels[start : start + n]
         start += n
-        ideal = (np.sort(y)[::-1][:k] * discount[: min(n, k)]).sum()
-        if ideal > 0:
+        if h > 0:
             order = np.lexsort((np.arange(n), -s))[:k]
-            out.append((y[order] * discount[: len(order)]).sum() / ideal)
+            out.append((y[order] * discount[: len(order)]).sum() / ideal_at[min(h, k)])
     return float(np.mean(out)) if out else float("nan")

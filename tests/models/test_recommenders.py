@@ -256,6 +256,25 @@ def test_two_stage_variants_share_the_sources_and_learn_only_their_groups(data):
     assert not hasattr(_pruned_two_stage().fit(ds), "training")  # kept only when asked
 
 
+def test_validation_ndcg_charges_a_pool_for_the_hidden_tracks_it_misses():
+    scores = np.array([0.9, 0.1, 0.5, 0.3, 0.2])
+    labels = np.array([1, 0, 1, 0, 1])
+    # the first list holds 2 of its 3 hidden tracks, ranked 1st and 2nd; the second hides none
+    expected = (1 + 1 / np.log2(3)) / (1 + 1 / np.log2(3) + 1 / np.log2(4))
+    assert ranker._ndcg(scores, labels, np.array([3, 2]), np.array([3, 0])) == pytest.approx(expected)
+    # a list that holds its only hidden track second
+    assert ranker._ndcg(scores[3:], labels[3:], np.array([2]), np.array([1])) == pytest.approx(1 / np.log2(3))
+
+
+def test_two_stage_settings_are_validated_on_validation_playlists_alone(data):
+    ds, _ = data
+    model = _pruned_two_stage(keep_training=True).fit(ds)
+    table = model.validate({"few trees": {"n_estimators": 5}, "more leaves": {"num_leaves": 7}})
+    assert list(table.index) == ["few trees", "more leaves"]
+    assert table["validation NDCG"].between(0, 1).all() and table.loc["few trees", "n_estimators"] == 5
+    assert model.params["n_estimators"] == 20  # the fitted ranker is left as it was
+
+
 def test_two_stage_learns_from_training_playlists_only_never_from_the_held_out_truth():
     b = challenge_build()
     truth = challenge_set.read_truth(b.truth_path)
