@@ -531,10 +531,11 @@ if graded:
 # the order of the systems can change with that: the challenge's winner found item-kNN and
 # playlist-kNN equal at the full scale. `tools/scale_order.py` runs the systems of this
 # chapter that need no NeuMF model (the same package code) on the embedded generator's data
-# at two sizes: the default of 10 slices with 100 challenge playlists per category, and 50
-# slices with 1,000 per category. Its table, read here, has every mean with its 95 %
-# interval and the paired differences to item-kNN and to the best single model of each
-# size (by R-precision).
+# at four sizes: the default of 10 slices with 100 challenge playlists per category, and 50,
+# 100 and 300 slices with 1,000 per category. Past 50 slices it runs the five systems that
+# carry the question: item-kNN, playlist-kNN, iALS, the first stage and the two-stage
+# pipeline. Its table, read here, has every mean with its 95 % interval and the paired
+# differences to item-kNN and to the best single model of each size (by R-precision).
 
 # %% tags=["hide-input"]
 scale_path = Path(scale_table)
@@ -609,6 +610,16 @@ if scale is not None:
               f"{best['best_single'].iat[0]} ({intervals.verdict(two['diff'], bool(two['significant']), 'r_precision')}); "
               f"playlist-kNN against item-kNN: {intervals.verdict(pl['diff'], bool(pl['significant']), 'r_precision')}; "
               "order: " + " > ".join(order.index))
+    lead = scale.query("category == 'all' and system == 'two-stage' and reference == 'iALS' and metric != 'clicks'")
+    for metric, part in lead.groupby("metric", sort=False):
+        base_mean = part["mean"] - part["diff"]  # iALS's mean at each size: the ratio's interval is the paired difference's over it
+        low, ratio, high = [(base_mean + part[c]) / base_mean for c in ("diff_low", "diff", "diff_high")]
+        sizes = [f"{r:.3f}x ({lo:.3f}-{hi:.3f}) at {n}" for r, lo, hi, n in zip(ratio, low, high, part["slices"])]
+        first, last = part.index[0], part.index[-1]
+        trend = ("grows" if low[last] > high[first] else "shrinks" if high[last] < low[first]
+                 else "holds within its intervals")
+        print(f"two-stage against iALS, {intervals.LABELS[metric]}: " + "; ".join(sizes)
+              + f" slices: from the smallest size to the largest, the lead {trend}.")
 
 # %% [markdown]
 # The figures go to `figures/07_beyond.json` for the regression tests: those of the

@@ -6,13 +6,13 @@ Usage: python tools/choose_ranker.py [--root data] [--pools book/ranker_pools.cs
 On the embedded data of the book's default size (made on first use, as the chapters make
 it), the script fits chapter 6's two-stage pipeline once per candidate pool below, keeping
 the features and labels of its validation challenge (cut from the training playlists), and
-grades each (with the first setting of the parameters below): its ranker learned on half of
-the validation playlists and graded on the
-other half by NDCG at 500 against all their hidden tracks (``LearnedRanker.validate``), so
-that a pool is charged for what it misses. On the best pool, it then grades each setting
-of the ranker's parameters the same way. The held-out truth is never read. The tables go
-to ``--pools`` and ``--out``; chapter 6 prints them, and ``catalogue.POOL`` and
-``catalogue.RANKER_PARAMS`` hold the best (a test checks that they do).
+grades each with the first setting of the parameters below: its ranker learned on half of
+the validation playlists and graded on the other half by NDCG at 500 against all their
+hidden tracks (``LearnedRanker.validate``), so that a pool is charged for what it misses.
+On the best pool, it then grades each setting of the parameters the same way. The held-out
+truth is never read. The tables go to ``--pools`` and ``--out``; chapter 6 prints them, and
+``catalogue.POOL`` and ``catalogue.RANKER_PARAMS`` hold the best (a test checks that they
+do).
 """
 
 from __future__ import annotations
@@ -83,12 +83,21 @@ def main(argv: list[str] | None = None) -> int:
         model = fitted(ds, pool, first)
         _, labels, group, hidden = model.training
         ndcg = float(model.validate({name: {}})["validation NDCG"].iat[0])
-        rows[name] = {**pool, "candidates per playlist": group.mean(), "recall": labels.sum() / hidden.sum(),
-                      "validation NDCG": ndcg}
+        rows[name] = {
+            **pool,
+            "candidates per playlist": group.mean(),
+            "recall": labels.sum() / hidden.sum(),
+            "validation NDCG": ndcg,
+        }
         print(f"{name}: NDCG {ndcg:.4f}, {time.perf_counter() - start:.0f} s", flush=True)
         if ndcg > best_ndcg:
             best, best_ndcg, best_model = name, ndcg, model
-    pools = pd.DataFrame(rows).T.rename_axis("pool").astype(float).astype({k: int for k in ("depth", "iALS", "playlist_kNN")})
+    pools = (
+        pd.DataFrame(rows)
+        .T.rename_axis("pool")
+        .astype(float)
+        .astype({k: int for k in ("depth", "iALS", "playlist_kNN")})
+    )
     files.write_with(args.pools, lambda p: pools.to_csv(p, float_format="%.5f"), suffix=".csv")
     print(pools.to_string())
     table = best_model.validate(SETTINGS).rename_axis("setting")

@@ -70,8 +70,12 @@ def grade_size(
     folder = cache / f"{slices}x1000-c{per_category}-s{seed}-g{synthetic.GENERATOR_VERSION}"  # data of this generator
     folder.mkdir(parents=True, exist_ok=True)
     wanted = [name for name in systems_at(slices) if only is None or name in only]
-    if all((folder / f"{name}.parquet").is_file() for name in wanted):
-        return {name: pd.read_parquet(folder / f"{name}.parquet") for name in wanted}
+    if all((folder / f"{name}.parquet").is_file() for name in wanted):  # with whatever else is graded there
+        return {
+            name: pd.read_parquet(folder / f"{name}.parquet")
+            for name in systems_at(slices)
+            if (folder / f"{name}.parquet").is_file()
+        }
     challenge = challenge_set.read(paths.challenge_path, paths.truth_path)
     ds = dataset.load(paths.mpd_dir, challenge)
     truth = challenge.truth.tracks
@@ -90,7 +94,10 @@ def grade_size(
                 flush=True,
             )
         graded[name] = pd.read_parquet(path)
-    return graded
+    for name in systems_at(slices):  # and whatever else is graded there
+        if name not in graded and (folder / f"{name}.parquet").is_file():
+            graded[name] = pd.read_parquet(folder / f"{name}.parquet")
+    return {name: graded[name] for name in systems_at(slices) if name in graded}
 
 
 def summary(graded: dict[str, pd.DataFrame], slices: int, per_category: int) -> pd.DataFrame:
@@ -133,7 +140,9 @@ def summary(graded: dict[str, pd.DataFrame], slices: int, per_category: int) -> 
 def main(argv: list[str] | None = None) -> int:
     """Grade every size and write the summary table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", nargs="+", default=["10:100", "50:1000", "100:1000", "300:1000"], metavar="SLICES:PER_CATEGORY")
+    parser.add_argument(
+        "--sizes", nargs="+", default=["10:100", "50:1000", "100:1000", "300:1000"], metavar="SLICES:PER_CATEGORY"
+    )
     parser.add_argument("--root", type=Path, default=None, help="where the embedded data is made (default data/)")
     parser.add_argument("--cache", type=Path, default=ROOT / "_build" / "scale")
     parser.add_argument("--out", type=Path, default=ROOT / "book" / "scale_order.csv")

@@ -411,8 +411,10 @@ def _group(name: str, sources: dict) -> str:
     """The group a feature column belongs to."""
     if name.startswith("title ") and name != "title words" or name == "has title":
         return "title"
-    if name.startswith("first stage ") or any(name.startswith(f"{source} ") for source in sources) and (
-        name.endswith(" score") or name.endswith(" rank")
+    if (
+        name.startswith("first stage ")
+        or any(name.startswith(f"{source} ") for source in sources)
+        and (name.endswith(" score") or name.endswith(" rank"))
     ):
         return "scores"
     if name in ("seeds by its artist", "seeds from its album", "seeds", "log popularity"):
