@@ -70,34 +70,27 @@ def grade_size(
     folder = cache / f"{slices}x1000-c{per_category}-s{seed}-g{synthetic.GENERATOR_VERSION}"  # data of this generator
     folder.mkdir(parents=True, exist_ok=True)
     wanted = [name for name in systems_at(slices) if only is None or name in only]
-    if all((folder / f"{name}.parquet").is_file() for name in wanted):  # with whatever else is graded there
-        return {
-            name: pd.read_parquet(folder / f"{name}.parquet")
-            for name in systems_at(slices)
-            if (folder / f"{name}.parquet").is_file()
-        }
-    challenge = challenge_set.read(paths.challenge_path, paths.truth_path)
-    ds = dataset.load(paths.mpd_dir, challenge)
-    truth = challenge.truth.tracks
-    rows = ds.challenge_rows
-    graded = {}
-    for name in wanted:
-        path = folder / f"{name}.parquet"
-        if not path.is_file():
+    missing = [name for name in wanted if not (folder / f"{name}.parquet").is_file()]
+    if missing:
+        challenge = challenge_set.read(paths.challenge_path, paths.truth_path)
+        ds = dataset.load(paths.mpd_dir, challenge)
+        rows = ds.challenge_rows
+        for name in missing:
             start = time.perf_counter()
             recs = catalogue.make(name, seed).fit(ds).recommend(rows)
-            grade = metrics.evaluate(base.as_frame(ds, rows, recs), truth, ndcg="spotify")
-            files.write_with(path, grade.to_parquet, suffix=".parquet")
+            grade = metrics.evaluate(base.as_frame(ds, rows, recs), challenge.truth.tracks, ndcg="spotify")
+            files.write_with(folder / f"{name}.parquet", grade.to_parquet, suffix=".parquet")
             print(
                 f"{slices} slices, {name}: {time.perf_counter() - start:.0f} s, "
                 f"R-precision {grade['r_precision'].mean():.4f}",
                 flush=True,
             )
-        graded[name] = pd.read_parquet(path)
-    for name in systems_at(slices):  # and whatever else is graded there
-        if name not in graded and (folder / f"{name}.parquet").is_file():
-            graded[name] = pd.read_parquet(folder / f"{name}.parquet")
-    return {name: graded[name] for name in systems_at(slices) if name in graded}
+    # every system graded at this size, whether asked for now or before
+    return {
+        name: pd.read_parquet(folder / f"{name}.parquet")
+        for name in systems_at(slices)
+        if (folder / f"{name}.parquet").is_file()
+    }
 
 
 def summary(graded: dict[str, pd.DataFrame], slices: int, per_category: int) -> pd.DataFrame:

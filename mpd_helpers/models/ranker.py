@@ -159,7 +159,8 @@ class LearnedRanker(Recommender):
         val, rows, truth = validation_split(ds, self.per_category, self.seed)
         self._fit_sources(val)
         titled, matrix = val.playlists["name"].notna().to_numpy(), val.matrix
-        counts = Counts.of(val.training, self.artist_of, self.album_of)  # the validation's own: no hidden track
+        # the validation's own counts, without its hidden tracks
+        counts = Counts.of(val.training.getnnz(axis=0).astype(np.float32), self.artist_of, self.album_of)
         del val  # its table of entries: the features need only its matrix
         parts, labels = [], []
         for start in range(0, len(rows), self.batch_size):
@@ -170,8 +171,8 @@ class LearnedRanker(Recommender):
         features = pd.concat([part[1] for part in parts], ignore_index=True)
         labels = np.concatenate(labels)
         group = np.bincount(i, minlength=len(rows))
-        self.counts = Counts.of(self.train, self.artist_of, self.album_of)
-        self.feature_names = [name for name in features.columns if self.group_of[name] in self.groups]
+        self.counts = Counts.of(self.popularity, self.artist_of, self.album_of)
+        self.feature_names = self._in_groups(features.columns, self.groups)
         self.ranker = self._learn(features[self.feature_names], labels, group)
         if self.keep_training:  # for variants that differ only in their features or parameters (with_groups)
             self.training = (features, labels, group, truth.getnnz(axis=1))
@@ -202,7 +203,7 @@ class LearnedRanker(Recommender):
         features, labels, group, _ = self.training
         variant = copy.copy(self)
         variant.groups, variant.params = tuple(groups), {**self.params, **params}
-        variant.feature_names = [name for name in features.columns if self.group_of[name] in variant.groups]
+        variant.feature_names = self._in_groups(features.columns, variant.groups)
         variant.ranker = variant._learn(features[variant.feature_names], labels, group)
         del variant.training
         return variant
@@ -233,7 +234,12 @@ class LearnedRanker(Recommender):
     def group_importance(self) -> pd.Series:
         """Each feature group's share of the trees' gain."""
         gain = pd.Series(self.ranker.booster_.feature_importance("gain"), index=self.feature_names)
-        return (gain / gain.sum()).groupby(lambda name: self.group_of[name]).sum().sort_values(ascending=False)
+        by_group = (gain / gain.sum()).groupby(lambda name: _group(name, self.sources))
+        return by_group.sum().sort_values(ascending=False)
+
+    def _in_groups(self, columns, groups: tuple[str, ...]) -> list[str]:
+        """The feature columns that belong to these groups, in their order."""
+        return [name for name in columns if _group(name, self.sources) in groups]
 
     def _fit_sources(self, ds: Dataset) -> None:
         """Fresh sources fitted on ``ds``, the first stage made of them, and the order of each playlist.
@@ -301,9 +307,7 @@ class LearnedRanker(Recommender):
         columns["log duration"] = self.log_duration[c]
         columns["its artist's log popularity"] = np.log1p(counts.artists[artist[c]])
         columns["its album's log popularity"] = np.log1p(counts.albums[album[c]])
-        table = pd.DataFrame({name: np.asarray(v, np.float32) for name, v in columns.items()})
-        self.group_of = {name: _group(name, self.sources) for name in table.columns}
-        return i, c, table, first
+        return i, c, pd.DataFrame({name: np.asarray(v, np.float32) for name, v in columns.items()}), first
 
     def _similarity_features(self, seeds: sp.csr_matrix, i: np.ndarray, c: np.ndarray) -> dict[str, np.ndarray]:
         """The candidate against each seed, summed up: in item-kNN's space and in iALS's factor space.
@@ -437,9 +441,8 @@ class Counts:
     albums: np.ndarray
 
     @classmethod
-    def of(cls, training: sp.csr_matrix, artist_of: sp.csr_matrix, album_of: sp.csr_matrix) -> Counts:
-        """The counts over the playlists of ``training`` (playlists x tracks)."""
-        tracks = training.getnnz(axis=0).astype(np.float32)
+    def of(cls, tracks: np.ndarray, artist_of: sp.csr_matrix, album_of: sp.csr_matrix) -> Counts:
+        """The artists' and albums' counts summed from the tracks' (playlists holding each track)."""
         return cls(tracks, artist_of.T @ tracks, album_of.T @ tracks)
 
 

@@ -238,7 +238,7 @@ def test_two_stage_similarity_features_are_the_seeds_own_similarities(data):
             (cos.max(), cos.mean(), cos.min()), abs=1e-4
         )
     assert seeded > 5
-    assert set(model.group_of.values()) == set(ranker.GROUPS)
+    assert {ranker._group(name, model.sources) for name in features.columns} == set(ranker.GROUPS)
 
 
 def test_two_stage_variants_share_the_sources_and_learn_only_their_groups(data):
@@ -248,7 +248,7 @@ def test_two_stage_variants_share_the_sources_and_learn_only_their_groups(data):
     full = _pruned_two_stage(keep_training=True).fit(ds)
     base = full.with_groups(ranker.BASE_GROUPS)
     assert base.models is full.models and base.candidate_model is full.candidate_model
-    assert {full.group_of[name] for name in base.feature_names} == set(ranker.BASE_GROUPS)
+    assert {ranker._group(name, full.sources) for name in base.feature_names} == set(ranker.BASE_GROUPS)
     assert set(base.feature_names) < set(full.feature_names)
     assert full.group_importance().sum() == pytest.approx(1.0)
     assert set(full.group_importance().index) <= set(ranker.GROUPS)
