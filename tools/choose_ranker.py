@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, pool in POOLS.items():
         start = time.perf_counter()
         model = fitted(ds, pool, first)
-        _, labels, group, hidden = model.training
+        _, labels, group, hidden = model.training[:4]
         ndcg = float(model.validate({name: {}})["validation NDCG"].iat[0])
         rows[name] = {
             **pool,

@@ -61,6 +61,19 @@ class ItemKNN(Recommender):
     def fit(self, ds: Dataset) -> ItemKNN:
         """Keep the training rows and the weights of seeds, playlists and candidates."""
         super().fit(ds)
+        return self._weigh()
+
+    def fit_items(self, train: sp.csr_matrix) -> ItemKNN:
+        """Fit on any training playlists x items matrix (artists, albums), to score items from seed items.
+
+        Only :meth:`from_seeds` and :meth:`walk` serve such a model: it knows no playlists of its own.
+        """
+        self.train = self.matrix = train.tocsr()
+        self.popularity = self.train.getnnz(axis=0).astype(np.float32)
+        return self._weigh()
+
+    def _weigh(self) -> ItemKNN:
+        """The weights of seeds, playlists and candidates, and the pruned neighbour lists if asked."""
         count = np.maximum(self.popularity, 1).astype(np.float32)
         length = np.maximum(self.train.getnnz(axis=1), 1).astype(np.float32)
         seed, playlist, candidate = self._weights(count, length)

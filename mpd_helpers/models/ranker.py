@@ -122,11 +122,12 @@ class LearnedRanker(Recommender):
         unknown = set(self.pool) - set(sources)
         if unknown:
             raise ValueError(f"pool names unknown sources: {', '.join(sorted(unknown))}")
-        self.groups = tuple(GROUPS) if groups is None else tuple(groups)
+        self.groups = PIPELINE_GROUPS if groups is None else tuple(groups)
         unknown = set(self.groups) - set(GROUPS)
         if unknown:
             raise ValueError(f"unknown feature groups: {', '.join(sorted(unknown))}; there are {', '.join(GROUPS)}")
         self.depth, self.per_category, self.seed, self.name = depth, per_category, seed, name
+        self.average, self.pair_scorers = 1, {}
         self.params = {
             "objective": "rank_xendcg",
             "n_estimators": 150,
@@ -165,17 +166,18 @@ class LearnedRanker(Recommender):
         parts, labels = [], []
         for start in range(0, len(rows), self.batch_size):
             i, c, features, _ = self._features(rows[start : start + self.batch_size], matrix, titled, counts)
-            parts.append((i + start, features))
+            parts.append((i + start, c, features))
             labels.append(np.asarray(truth[i + start, c]).ravel())
         i = np.concatenate([part[0] for part in parts])
-        features = pd.concat([part[1] for part in parts], ignore_index=True)
+        c = np.concatenate([part[1] for part in parts])
+        features = pd.concat([part[2] for part in parts], ignore_index=True)
         labels = np.concatenate(labels)
         group = np.bincount(i, minlength=len(rows))
         self.counts = Counts.of(self.popularity, self.artist_of, self.album_of)
         self.feature_names = self._in_groups(features.columns, self.groups)
         self.ranker = self._learn(features[self.feature_names], labels, group)
         if self.keep_training:  # for variants that differ only in their features or parameters (with_groups)
-            self.training = (features, labels, group, truth.getnnz(axis=1))
+            self.training = (features, labels, group, truth.getnnz(axis=1), (rows[i], c))
             self.served = {}  # the challenge playlists' features, computed once for all the variants
         self.refitted = self.refit if self.refit is not None else len(rows) > REFIT_SHARE * len(self.train_rows)
         if self.refitted:
@@ -185,27 +187,57 @@ class LearnedRanker(Recommender):
                 model.matrix = self.matrix
         return self
 
-    def _learn(self, features: pd.DataFrame, labels: np.ndarray, group: np.ndarray):
-        """A LightGBM ranker learned on candidate lists (``group``: each playlist's number of candidates)."""
+    def _learn(self, features: pd.DataFrame, labels: np.ndarray, group: np.ndarray) -> Averaged:
+        """LightGBM rankers learned on candidate lists (``group``: each playlist's number of candidates).
+
+        ``self.average`` of them, seeded ``seed``, ``seed + 1``, ...: the seed draws XE-NDCG's
+        random gains, so the rankers differ, and their mean score orders the candidates.
+        """
         import lightgbm
 
-        ranker = lightgbm.LGBMRanker(
-            random_state=self.seed, deterministic=True, force_row_wise=True, n_jobs=1, verbose=-1, **self.params
+        return Averaged(
+            [
+                lightgbm.LGBMRanker(
+                    random_state=self.seed + k, deterministic=True, force_row_wise=True, n_jobs=1, verbose=-1,
+                    **self.params,
+                ).fit(features, labels, group=group[group > 0])
+                for k in range(self.average)
+            ]
         )
-        return ranker.fit(features, labels, group=group[group > 0])
 
-    def with_groups(self, groups: tuple[str, ...], **params) -> LearnedRanker:
+    def with_groups(self, groups: tuple[str, ...], average: int = 1, **params) -> LearnedRanker:
         """The same fitted sources, with a ranker learned again on only these feature groups (and ``params``).
 
-        Needs a ranker fitted with ``keep_training=True``; the variants share everything
-        but their ranker, so comparing them isolates what the features (or parameters) add.
+        ``average`` rankers, differently seeded, are averaged. Needs a ranker fitted with
+        ``keep_training=True``; the variants share everything but their ranker, so comparing
+        them isolates what the features (or parameters) add.
         """
-        features, labels, group, _ = self.training
+        features, labels, group = self.training[:3]
         variant = copy.copy(self)
-        variant.groups, variant.params = tuple(groups), {**self.params, **params}
-        variant.feature_names = self._in_groups(features.columns, variant.groups)
+        variant.groups, variant.params, variant.average = tuple(groups), {**self.params, **params}, average
+        variant.feature_names = [*self._in_groups(features.columns, variant.groups), *self.pair_scorers]
         variant.ranker = variant._learn(features[variant.feature_names], labels, group)
-        del variant.training
+        return variant
+
+    def with_pair_scores(
+        self, learned: dict[str, Callable], served: dict[str, Callable], **params
+    ) -> LearnedRanker:
+        """The same fitted sources and groups, with one feature more per model: its score of each
+        (playlist, candidate) pair.
+
+        ``learned[name](playlist rows, tracks)`` scores the validation challenge's pairs, and
+        must know nothing of its hidden tracks (a model trained on the validation split);
+        ``served[name]`` scores the pairs of the playlists served (a model trained on every
+        training playlist). Needs ``keep_training=True``.
+        """
+        features, labels, group, hidden, (r, c) = self.training
+        extra = pd.DataFrame({name: np.asarray(score(r, c), np.float32) for name, score in learned.items()})
+        variant = copy.copy(self)
+        variant.pair_scorers = {**self.pair_scorers, **served}
+        variant.training = (pd.concat([features, extra], axis=1), labels, group, hidden, (r, c))
+        variant.params = {**self.params, **params}
+        variant.feature_names = [*self.feature_names, *extra.columns]
+        variant.ranker = variant._learn(variant.training[0][variant.feature_names], labels, group)
         return variant
 
     def validate(self, settings: dict[str, dict], share: float = 0.5) -> pd.DataFrame:
@@ -217,7 +249,7 @@ class LearnedRanker(Recommender):
         charged for it), from the labels of the validation challenge alone. Needs
         ``keep_training=True``.
         """
-        features, labels, group, hidden = self.training
+        features, labels, group, hidden = self.training[:4]
         learn = np.zeros(len(group), bool)
         learn[np.random.default_rng(self.seed).permutation(len(group))[: int(share * len(group))]] = True
         at = np.repeat(learn, group)
@@ -233,13 +265,15 @@ class LearnedRanker(Recommender):
 
     def group_importance(self) -> pd.Series:
         """Each feature group's share of the trees' gain."""
-        gain = pd.Series(self.ranker.booster_.feature_importance("gain"), index=self.feature_names)
-        by_group = (gain / gain.sum()).groupby(lambda name: _group(name, self.sources))
+        gain = pd.Series(self.ranker.gain(), index=self.feature_names)
+        by_group = (gain / gain.sum()).groupby(
+            lambda name: "pair scores" if name in self.pair_scorers else _group(name, self.sources)
+        )
         return by_group.sum().sort_values(ascending=False)
 
     def _in_groups(self, columns, groups: tuple[str, ...]) -> list[str]:
         """The feature columns that belong to these groups, in their order."""
-        return [name for name in columns if _group(name, self.sources) in groups]
+        return [name for name in columns if name not in self.pair_scorers and _group(name, self.sources) in groups]
 
     def _fit_sources(self, ds: Dataset) -> None:
         """Fresh sources fitted on ``ds``, the first stage made of them, and the order of each playlist.
@@ -252,6 +286,11 @@ class LearnedRanker(Recommender):
         self.models = {name: fitted[name] for name in self.sources}
         self.candidate_model = self.first_stage(self.models).fit(ds)
         self.order = PlaylistOrder.of(ds.entries, ds.n_playlists, window=1)
+        if "artists and albums" in self.groups or self.keep_training:
+            self.linked = {
+                level: ItemKNN(prune=100, seed=self.seed).fit_items(binary_of(ds.training @ of))
+                for level, of in (("artist", self.artist_of), ("album", self.album_of))
+            }
 
     def _features(
         self, rows: np.ndarray, matrix: sp.csr_matrix, has_title: np.ndarray, counts: Counts | None = None
@@ -294,6 +333,11 @@ class LearnedRanker(Recommender):
         columns["has title"] = has_title[rows][i].astype(np.float32)
         columns.update(self._order_features(rows, i, c))
         columns.update(self._similarity_features(seeds, i, c))
+        if "artists and albums" in self.groups or self.keep_training:
+            for level, of in (("artist", self.artist_of), ("album", self.album_of)):
+                shared = (seeds @ of) @ self.linked[level].similar  # rows x artists (albums)
+                value = values_at(shared.tocsr(), i, of.indices[c]) * per_seed[i]
+                columns[f"its {level} with the seeds' {level}s"] = np.where(n_seeds[i] > 0, value, np.nan)
         log_pop = np.log1p(counts.tracks)
         mean_pop = (seeds @ log_pop) * per_seed
         spread = np.sqrt(np.maximum((seeds @ log_pop**2) * per_seed - mean_pop**2, 0))
@@ -376,6 +420,10 @@ class LearnedRanker(Recommender):
         first = scale_rows(first)  # at most 1
         if len(i) == 0:
             return first
+        if self.pair_scorers:
+            features = features.assign(
+                **{name: np.asarray(score(rows[i], c), np.float32) for name, score in self.pair_scorers.items()}
+            )
         s = self.ranker.predict(features[self.feature_names], num_threads=1).astype(np.float64)
         lowest = np.full(len(rows), np.inf)
         np.minimum.at(lowest, i, s)
@@ -407,8 +455,10 @@ GROUPS = {
     "seed similarity": "the candidate against each seed: item-kNN's largest and share; iALS's largest, mean, least",
     "playlist": "the seeds' popularity, mean and spread; their artists and albums per seed; the title's words",
     "track": "its popularity's rank among the candidates, its duration, its artist's and album's popularity",
+    "artists and albums": "its artist (album) against the seeds': how often they share playlists, cosine, per seed",
 }
 BASE_GROUPS = ("scores", "title", "seeds and popularity", "order")  # the ranker's first features
+PIPELINE_GROUPS = tuple(GROUPS)[:7]  # the pipeline's; the artists and albums group is graded in the book
 
 
 def _group(name: str, sources: dict) -> str:
@@ -427,9 +477,35 @@ def _group(name: str, sources: dict) -> str:
         return "order"
     if name.endswith(("over seeds", "share of seeds")):
         return "seed similarity"
+    if name.startswith(("its artist with", "its album with")):
+        return "artists and albums"
     if name.startswith(("seeds", "title words")):
         return "playlist"
     return "track"
+
+
+class Averaged:
+    """Rankers whose scores are averaged."""
+
+    def __init__(self, rankers: list):
+        self.rankers = rankers
+
+    def predict(self, features: pd.DataFrame, **options) -> np.ndarray:
+        """The rankers' mean score of each row."""
+        return np.mean([ranker.predict(features, **options) for ranker in self.rankers], axis=0)
+
+    def gain(self) -> np.ndarray:
+        """Each feature's gain, summed over the rankers' trees."""
+        return np.sum(
+            [getattr(ranker, "booster_", ranker).feature_importance("gain") for ranker in self.rankers], axis=0
+        )
+
+
+def binary_of(m: sp.spmatrix) -> sp.csr_matrix:
+    """The matrix with each stored value set to 1."""
+    m = sp.csr_matrix(m, dtype=np.float32, copy=True)
+    m.data[:] = 1.0
+    return m
 
 
 @dataclass

@@ -35,7 +35,7 @@ from threadpoolctl import threadpool_limits
 from mpd_helpers.data import matrix
 from mpd_helpers.models import base, blend, catalogue, factorization, neighbours, ranker, titles
 
-FORMAT = 2  # bump when a saved folder would no longer load or mean the same
+FORMAT = 3  # bump when a saved folder would no longer load or mean the same
 MODEL_FILE, ARRAYS_FILE = "model.json", "arrays.npz"
 
 
@@ -64,6 +64,7 @@ CLASSES: dict[str, type] = {
         blend.Blend,
         blend.SeedWeights,
         ranker.LearnedRanker,
+        ranker.Averaged,
         ranker.Counts,
         matrix.PlaylistOrder,
     )

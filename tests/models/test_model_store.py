@@ -19,7 +19,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from mpd_helpers import pipeline
 from mpd_helpers.data import challenge_set, dataset, matrix
-from mpd_helpers.models import base, blend, catalogue, clustering, factorization, neighbours, store
+from mpd_helpers.models import base, blend, catalogue, clustering, factorization, neighbours, ranker, store
 from mpd_helpers.models.store import StaleModel
 
 
@@ -130,7 +130,9 @@ def test_foreign_fitted_objects_come_back_from_their_data(data, two_stage):
         np.testing.assert_array_equal(got[0], want[0])
         np.testing.assert_array_equal(got[1], want[1])
 
-    assert isinstance(model.ranker, lightgbm.LGBMRanker) and isinstance(loaded.ranker, lightgbm.Booster)
+    assert isinstance(loaded.ranker, ranker.Averaged) and len(loaded.ranker.rankers) == len(model.ranker.rankers)
+    assert all(isinstance(r, lightgbm.LGBMRanker) for r in model.ranker.rankers)
+    assert all(isinstance(r, lightgbm.Booster) for r in loaded.ranker.rankers)
     _, _, features, _ = loaded._features(rows, loaded.matrix, loaded.has_title)
     assert len(features) > 1000
     np.testing.assert_array_equal(

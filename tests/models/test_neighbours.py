@@ -181,3 +181,17 @@ def test_playlist_order_knows_the_last_tracks_and_whether_seeds_start_the_playli
     assert np.allclose(order.recent(np.array([0, 2]), 10).toarray()[:, [2, 4, 5, 9]], [[0, 0.5, 1, 0], [0.5, 0, 0, 1]])
     # only adjacent positions make a transition
     assert matrix.transitions(ds.entries, 10).toarray()[[3, 4, 2], [4, 5, 9]].tolist() == [1, 1, 0]
+
+
+def test_item_knn_fits_any_items_the_playlists_hold():
+    items = sp.random(300, 40, density=0.1, random_state=0, format="csr", dtype=np.float32)
+    items.data[:] = 1.0  # playlists x artists, say
+    knn = neighbours.ItemKNN(prune=10).fit_items(items)
+    n = np.maximum(items.getnnz(axis=0), 1)
+    cosine = (items.T @ items).toarray() / np.sqrt(np.outer(n, n))
+    similar = knn.similar.toarray()
+    for row in range(40):
+        kept = similar[row] > 0
+        assert 0 < kept.sum() <= 10
+        np.testing.assert_allclose(similar[row, kept], cosine[row, kept], rtol=1e-5)
+        assert similar[row, kept].min() >= np.sort(cosine[row])[-kept.sum()] - 1e-6  # the best ones

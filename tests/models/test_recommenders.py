@@ -238,7 +238,67 @@ def test_two_stage_similarity_features_are_the_seeds_own_similarities(data):
             (cos.max(), cos.mean(), cos.min()), abs=1e-4
         )
     assert seeded > 5
+    assert {ranker._group(name, model.sources) for name in features.columns} == set(ranker.PIPELINE_GROUPS)
+
+
+def test_two_stage_artist_and_album_features_are_the_seeds_own_cooccurrence(data):
+    ds, m = data
+    model = _pruned_two_stage(groups=(*ranker.PIPELINE_GROUPS, "artists and albums")).fit(ds)
+    rows = ds.challenge_rows[:40]
+    i, c, features, _ = model._features(rows, m, model.has_title)
     assert {ranker._group(name, model.sources) for name in features.columns} == set(ranker.GROUPS)
+    seeded = 0
+    for level, of in (("artist", model.artist_of), ("album", model.album_of)):
+        similar = model.linked[level].similar.tocsc()
+        for k in range(0, len(i), 97):  # a sample of the pairs: the candidate's artist against each seed's
+            seeds = m[rows[i[k]]].indices
+            got = features.iloc[k][f"its {level} with the seeds' {level}s"]
+            if len(seeds) == 0:
+                assert np.isnan(got)
+                continue
+            seeded += 1
+            column = similar[:, [of.indices[c[k]]]][of.indices[seeds]].toarray().ravel()
+            assert got == pytest.approx(column.mean(), abs=1e-6)
+    assert seeded > 10
+
+
+@pytest.fixture(scope="module")
+def kept(data):
+    """A small two-stage pipeline that keeps its validation features."""
+    return _pruned_two_stage(keep_training=True).fit(data[0])
+
+
+def test_two_stage_pair_scores_learn_from_validation_pairs_and_serve_the_served(data, kept):
+    ds, _ = data
+    calls = {"learned": [], "served": []}
+
+    def scorer(kind):
+        def score(users, items):
+            calls[kind].append(np.unique(users))
+            return _score(users, items)
+
+        return score
+
+    variant = kept.with_pair_scores({"stand-in": scorer("learned")}, {"stand-in": scorer("served")})
+    assert variant.feature_names == [*kept.feature_names, "stand-in"] and not kept.pair_scorers
+    _, val_rows, _ = ranker.validation_split(ds, kept.per_category, kept.seed)
+    assert set(np.concatenate(calls["learned"])) == set(val_rows)  # never a challenge playlist
+    rows = ds.challenge_rows
+    assert not calls["served"]
+    recs = variant.recommend(rows, n=50, progress=False)
+    assert set(np.concatenate(calls["served"])) <= set(rows) and (recs >= 0).all()
+    assert "pair scores" in variant.group_importance().index
+    again = variant.with_groups(ranker.BASE_GROUPS)  # the pair scores stay
+    assert again.feature_names[-1] == "stand-in" and "stand-in" not in again.feature_names[:-1]
+
+
+def test_two_stage_averages_differently_seeded_rankers(kept):
+    three = kept.with_groups(kept.groups, average=3)
+    X = kept.training[0][kept.feature_names]
+    each = [r.predict(X, num_threads=1) for r in three.ranker.rankers]
+    assert len(each) == 3 and not np.allclose(each[0], each[1])  # the seed draws XE-NDCG's gains
+    np.testing.assert_allclose(three.ranker.predict(X, num_threads=1), np.mean(each, axis=0))
+    np.testing.assert_array_equal(each[0], kept.ranker.predict(X, num_threads=1))  # the first: the ranker's own seed
 
 
 def test_two_stage_variants_share_the_sources_and_learn_only_their_groups(data):
