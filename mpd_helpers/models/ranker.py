@@ -90,14 +90,15 @@ class LearnedRanker(Recommender):
 
     The ranker learns from a validation challenge cut from the training playlists
     (:func:`validation_split`), never from the held-out truth. Its features per (playlist,
-    candidate) come in the groups of :data:`GROUPS` (``groups`` picks some; all by
-    default): the sources' scores and ranks, the title model's, the seeds' artists and
-    albums and the candidate's popularity, the playlist's order, the candidate against each
-    seed, the playlist and the track. Its loss is XE-NDCG (``rank_xendcg``), a listwise
-    bound on NDCG over each playlist's whole list of candidates; ``params`` go to
-    ``lightgbm.LGBMRanker``. With ``keep_training=True`` it keeps its validation features,
-    so that variants (:meth:`with_groups`) and settings (:meth:`validate`) can be learned
-    without fitting the sources again.
+    candidate) come in the groups of :data:`GROUPS` (``groups`` picks some; by default the
+    seven of :data:`PIPELINE_GROUPS`): the sources' scores and ranks, the title model's, the
+    seeds' artists and albums and the candidate's popularity, the playlist's order, the
+    candidate against each seed, the playlist, the track, and (not by default) the
+    candidate's artist and album against the seeds'. Its loss is XE-NDCG (``rank_xendcg``),
+    a listwise bound on NDCG over each playlist's whole list of candidates; ``params`` go to
+    ``lightgbm.LGBMRanker``. With ``keep_training=True`` it keeps its validation features
+    (every group's), so that variants (:meth:`with_groups`, :meth:`with_pair_scores`) and
+    settings (:meth:`validate`) can be learned without fitting the sources again.
     """
 
     needs_seeds = False
@@ -195,12 +196,12 @@ class LearnedRanker(Recommender):
         """
         import lightgbm
 
+        fixed = {"deterministic": True, "force_row_wise": True, "n_jobs": 1, "verbose": -1}
         return Averaged(
             [
-                lightgbm.LGBMRanker(
-                    random_state=self.seed + k, deterministic=True, force_row_wise=True, n_jobs=1, verbose=-1,
-                    **self.params,
-                ).fit(features, labels, group=group[group > 0])
+                lightgbm.LGBMRanker(random_state=self.seed + k, **fixed, **self.params).fit(
+                    features, labels, group=group[group > 0]
+                )
                 for k in range(self.average)
             ]
         )
@@ -219,9 +220,7 @@ class LearnedRanker(Recommender):
         variant.ranker = variant._learn(features[variant.feature_names], labels, group)
         return variant
 
-    def with_pair_scores(
-        self, learned: dict[str, Callable], served: dict[str, Callable], **params
-    ) -> LearnedRanker:
+    def with_pair_scores(self, learned: dict[str, Callable], served: dict[str, Callable], **params) -> LearnedRanker:
         """The same fitted sources and groups, with one feature more per model: its score of each
         (playlist, candidate) pair.
 
@@ -246,16 +245,24 @@ class LearnedRanker(Recommender):
         The validation playlists are split at random (``share`` of them learn); each
         setting's score is the mean NDCG at 500 of the other playlists' candidates as it
         orders them, against all their hidden tracks (so a pool that misses some is
-        charged for it), from the labels of the validation challenge alone. Needs
+        charged for it), from the labels of the validation challenge alone. A setting's
+        ``groups``, if it names them, replace the ranker's feature groups. Needs
         ``keep_training=True``.
         """
         features, labels, group, hidden = self.training[:4]
         learn = np.zeros(len(group), bool)
         learn[np.random.default_rng(self.seed).permutation(len(group))[: int(share * len(group))]] = True
         at = np.repeat(learn, group)
-        X = features[self.feature_names]
         out = {}
-        for name, params in settings.items():
+        for name, setting in settings.items():
+            params = {k: v for k, v in setting.items() if k != "groups"}
+            groups = setting.get("groups")
+            names = (
+                self.feature_names
+                if groups is None
+                else [*self._in_groups(features.columns, tuple(groups)), *self.pair_scorers]
+            )
+            X = features[names]
             variant = copy.copy(self)
             variant.params = {**self.params, **params}
             model = variant._learn(X[at], labels[at], group[learn])

@@ -335,6 +335,21 @@ def test_two_stage_settings_are_validated_on_validation_playlists_alone(data):
     assert model.params["n_estimators"] == 20  # the fitted ranker is left as it was
 
 
+def test_two_stage_validates_feature_groups_on_their_own_columns(kept, monkeypatch):
+    learned = []
+    learn = ranker.LearnedRanker._learn
+
+    def spy(self, features, labels, group):
+        learned.append(list(features.columns))
+        return learn(self, features, labels, group)
+
+    monkeypatch.setattr(ranker.LearnedRanker, "_learn", spy)
+    table = kept.validate({"first features": {"groups": ranker.BASE_GROUPS}, "as fitted": {}})
+    assert learned[1] == kept.feature_names
+    assert learned[0] == [n for n in kept.feature_names if ranker._group(n, kept.sources) in ranker.BASE_GROUPS]
+    assert len(learned[0]) < len(learned[1]) and table["validation NDCG"].between(0, 1).all()
+
+
 def test_two_stage_learns_from_training_playlists_only_never_from_the_held_out_truth():
     b = challenge_build()
     truth = challenge_set.read_truth(b.truth_path)
