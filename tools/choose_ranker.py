@@ -4,9 +4,9 @@ Usage: python tools/choose_ranker.py [--root data] [--pools book/ranker_pools.cs
                                      [--out book/ranker_params.csv]
 
 On the embedded data of the book's default size (made on first use, as the chapters make
-it), the script fits chapter 6's two-stage pipeline once per candidate pool below, keeping
-the features and labels of its validation challenge (cut from the training playlists), and
-grades each with the first setting of the parameters below: its ranker learned on half of
+it), the script fits chapter 6's two-stage pipeline once per candidate pool below (the
+first stage's best, with the best of each source added), keeping the features and labels
+of its validation challenge (cut from the training playlists), and grades each with the first setting of the parameters below: its ranker learned on half of
 the validation playlists and graded on the other half by NDCG at 500 against all their
 hidden tracks (``LearnedRanker.validate``), so that a pool is charged for what it misses.
 On the best pool, it then grades each setting of the parameters the same way. The held-out
@@ -31,12 +31,16 @@ from mpd_helpers import files  # noqa: E402
 from mpd_helpers.data import challenge_set, dataset, embedded  # noqa: E402
 from mpd_helpers.models import catalogue  # noqa: E402
 
-# The pools tried: the first stage's depth and the best of iALS and of playlist-kNN added to it.
+# The pools tried: the first stage's depth and the best of each source added to it (0: none).
+_POOL = dict(depth=800, iALS=500, playlist_kNN=200, item_kNN=0, title=0)
 POOLS = {
-    "first stage 300, iALS 300, playlist-kNN 200": dict(depth=300, iALS=300, playlist_kNN=200),
-    "first stage 500, iALS 300, playlist-kNN 200": dict(depth=500, iALS=300, playlist_kNN=200),
-    "first stage 500, iALS 500, playlist-kNN 200": dict(depth=500, iALS=500, playlist_kNN=200),
-    "first stage 800, iALS 500, playlist-kNN 200": dict(depth=800, iALS=500, playlist_kNN=200),
+    "first stage 300, iALS 300, playlist-kNN 200": {**_POOL, "depth": 300, "iALS": 300},
+    "first stage 500, iALS 300, playlist-kNN 200": {**_POOL, "depth": 500, "iALS": 300},
+    "first stage 500, iALS 500, playlist-kNN 200": {**_POOL, "depth": 500},
+    "first stage 800, iALS 500, playlist-kNN 200": _POOL,
+    "first stage 800, iALS 500, playlist-kNN 200, item-kNN 200": {**_POOL, "item_kNN": 200},
+    "first stage 800, iALS 500, playlist-kNN 200, title 100": {**_POOL, "title": 100},
+    "first stage 800, iALS 500, playlist-kNN 200, item-kNN 200, title 100": {**_POOL, "item_kNN": 200, "title": 100},
 }
 # The settings tried: the objective, the trees' size, their number and learning rate.
 SETTINGS = {
@@ -61,7 +65,7 @@ SETTINGS = {
 def fitted(ds, pool: dict, params: dict):
     """The two-stage pipeline with this pool, fitted on the validation challenge only, its features kept."""
     model = catalogue.two_stage(seed=0, depth=pool["depth"])
-    model.pool = {"iALS": pool["iALS"], "playlist-kNN": pool["playlist_kNN"]}
+    model.pool = catalogue.pool_of(pool)
     model.params.update(params)
     model.keep_training, model.refit = True, False  # the second fit serves, and is not graded here
     return model.fit(ds)
@@ -92,12 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: NDCG {ndcg:.4f}, {time.perf_counter() - start:.0f} s", flush=True)
         if ndcg > best_ndcg:
             best, best_ndcg, best_model = name, ndcg, model
-    pools = (
-        pd.DataFrame(rows)
-        .T.rename_axis("pool")
-        .astype(float)
-        .astype({k: int for k in ("depth", "iALS", "playlist_kNN")})
-    )
+    pools = pd.DataFrame(rows).T.rename_axis("pool").astype(float).astype({k: int for k in _POOL})
     files.write_with(args.pools, lambda p: pools.to_csv(p, float_format="%.5f"), suffix=".csv")
     print(pools.to_string())
     table = best_model.validate(SETTINGS).rename_axis("setting")

@@ -57,12 +57,18 @@ def first_stage_alone(seed: int = 0) -> Blend:
     return first_stage({name: make() for name, make in sources(seed).items()})
 
 
-# The candidates the ranker orders (the first stage's best ``depth``, and the best of iALS and of
-# playlist-kNN) and the ranker's parameters: the pool and then the setting with the best NDCG on
-# the validation challenge among those that tools/choose_ranker.py tries (its tables:
+# The candidates the ranker orders (the first stage's best ``depth``, and the best of each source;
+# 0: none of its own) and the ranker's parameters: the pool and then the setting with the best NDCG
+# on the validation challenge among those that tools/choose_ranker.py tries (its tables:
 # book/ranker_pools.csv, book/ranker_params.csv).
-POOL = {"depth": 800, "iALS": 500, "playlist_kNN": 200}
+POOL = {"depth": 800, "iALS": 500, "playlist_kNN": 200, "item_kNN": 0, "title": 0}
+POOL_SOURCES = {"iALS": "iALS", "playlist_kNN": "playlist-kNN", "item_kNN": "item-kNN", "title": "title"}
 RANKER_PARAMS = {"objective": "rank_xendcg", "num_leaves": 15, "n_estimators": 400, "learning_rate": 0.05}
+
+
+def pool_of(pool: dict[str, int]) -> dict[str, int]:
+    """The sources' part of a pool (a row of book/ranker_pools.csv), by source name, without those of 0."""
+    return {source: int(pool[key]) for key, source in POOL_SOURCES.items() if pool.get(key, 0) > 0}
 
 
 def two_stage(seed: int = 0, depth: int | None = None, per_category: int = 200) -> LearnedRanker:
@@ -75,7 +81,7 @@ def two_stage(seed: int = 0, depth: int | None = None, per_category: int = 200) 
     return LearnedRanker(
         sources(seed),
         first_stage,
-        pool={"iALS": POOL["iALS"], "playlist-kNN": POOL["playlist_kNN"]},
+        pool=pool_of(POOL),
         depth=POOL["depth"] if depth is None else depth,
         per_category=per_category,
         seed=seed,

@@ -25,5 +25,7 @@ def test_the_catalogue_pool_is_the_one_with_the_best_validation_ndcg():
     best = pools.loc[pools["validation NDCG"].idxmax()]
     assert {key: best[key] for key in catalogue.POOL} == catalogue.POOL
     model = catalogue.two_stage()
-    assert model.depth == catalogue.POOL["depth"] and model.pool["iALS"] == catalogue.POOL["iALS"]
+    assert model.depth == catalogue.POOL["depth"] and model.pool == catalogue.pool_of(catalogue.POOL)
+    assert set(model.pool) <= set(model.sources) and all(k > 0 for k in model.pool.values())
+    assert set(catalogue.POOL) == {"depth", *catalogue.POOL_SOURCES}
     assert catalogue.two_stage(depth=100).depth == 100
