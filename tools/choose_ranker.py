@@ -6,9 +6,10 @@ Usage: python tools/choose_ranker.py [--root data] [--pools book/ranker_pools.cs
 On the embedded data of the book's default size (made on first use, as the chapters make
 it), the script fits chapter 6's two-stage pipeline once per candidate pool below (the
 first stage's best, with the best of each source added), keeping the features and labels
-of its validation challenge (cut from the training playlists), and grades each with the first setting of the parameters below: its ranker learned on half of
-the validation playlists and graded on the other half by NDCG at 500 against all their
-hidden tracks (``LearnedRanker.validate``), so that a pool is charged for what it misses.
+of its validation challenge (cut from the training playlists), and grades each with the
+first setting of the parameters below: its ranker learned on half of the validation
+playlists and graded on the other half by NDCG at 500 against all their hidden tracks
+(``LearnedRanker.validate``), so that a pool is charged for what it misses.
 On the best pool, it then grades each setting of the parameters the same way. The held-out
 truth is never read. The tables go to ``--pools`` and ``--out``; chapter 6 prints them, and
 ``catalogue.POOL`` and ``catalogue.RANKER_PARAMS`` hold the best (a test checks that they

@@ -228,6 +228,8 @@ class LearnedRanker(Recommender):
         must know nothing of its hidden tracks (a model trained on the validation split);
         ``served[name]`` scores the pairs of the playlists served (a model trained on every
         training playlist). Needs ``keep_training=True``.
+
+        Shown in the book: 07_beyond.
         """
         features, labels, group, hidden, (r, c) = self.training
         extra = pd.DataFrame({name: np.asarray(score(r, c), np.float32) for name, score in learned.items()})
