@@ -361,9 +361,10 @@ def test_two_stage_learns_from_training_playlists_only_never_from_the_held_out_t
     assert not real.playlists["is_challenge"].to_numpy()[val_rows].any()  # cut from training playlists
     assert (hidden - hidden.multiply(real.training[val_rows])).nnz == 0  # labels: their own tracks
     rows = real.challenge_rows
+    every = (*ranker.PIPELINE_GROUPS, "artists and albums")  # every group of features
     assert np.array_equal(
-        _pruned_two_stage().fit(real).recommend(rows, n=100, progress=False),
-        _pruned_two_stage()
+        _pruned_two_stage(groups=every).fit(real).recommend(rows, n=100, progress=False),
+        _pruned_two_stage(groups=every)
         .fit(dataset.load(mpd_dir(5), challenge_set.read(b.challenge_path, other), progress=False))
         .recommend(rows, n=100, progress=False),
     )
