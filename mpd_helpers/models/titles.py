@@ -28,12 +28,12 @@ def normalize_titles(titles: pd.Series) -> pd.Series:
 class TitleModel(Recommender):
     """Tracks of training playlists with similar titles (TF-IDF over character n-grams).
 
-    A playlist's candidates are the tracks of its ``k`` most similar training titles, each
-    scored by the summed similarity of the playlists that hold it; character n-grams let
-    "coutry" find "country". Titles repeat (ten thousand playlists of the full MPD are
-    called "country"), so a batch is compared with each distinct title once, and only the
-    titles that can reach a playlist's ``k`` best are expanded to their playlists: the
-    memory of a batch grows with the distinct titles, not with the playlists.
+    A playlist's candidates are the tracks of the ``k`` training playlists with the most
+    similar titles, each scored by the summed similarity of the playlists that hold it;
+    character n-grams let "coutry" find "country". Titles repeat (ten thousand playlists of
+    the full MPD are called "country"), so a batch is compared with each distinct title
+    once, and only the titles that can reach a playlist's ``k`` best are expanded to their
+    playlists: the memory of a batch grows with the distinct titles, not with the playlists.
 
     An n-gram counts only when two training titles share it: with too few titles (a tiny
     MPD) there may be none, and then the model has no candidates for anyone.
