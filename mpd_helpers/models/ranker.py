@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from mpd_helpers.data.challenge_set import CATEGORIES
 from mpd_helpers.data.dataset import Dataset
-from mpd_helpers.data.matrix import PlaylistOrder, in_order
+from mpd_helpers.data.matrix import PlaylistOrder, binary, in_order
 from mpd_helpers.data.recipe import seed_mask
 from mpd_helpers.models.base import Recommender
 from mpd_helpers.models.blend import Blend
@@ -295,11 +295,16 @@ class LearnedRanker(Recommender):
         self.models = {name: fitted[name] for name in self.sources}
         self.candidate_model = self.first_stage(self.models).fit(ds)
         self.order = PlaylistOrder.of(ds.entries, ds.n_playlists, window=1)
-        if "artists and albums" in self.groups or self.keep_training:
-            self.linked = {
-                level: ItemKNN(prune=100, seed=self.seed).fit_items(binary_of(ds.training @ of))
-                for level, of in (("artist", self.artist_of), ("album", self.album_of))
-            }
+        if self._links_artists():
+            self.linked = {}
+            for level, of in (("artist", self.artist_of), ("album", self.album_of)):
+                counts = ds.training @ of  # training playlists x artists (albums): tracks of each
+                held = binary(*counts.nonzero(), counts.shape)
+                self.linked[level] = ItemKNN(prune=100, seed=self.seed).fit_items(held)
+
+    def _links_artists(self) -> bool:
+        """Whether the artists and albums group is computed: when the ranker reads it, or keeps every group."""
+        return "artists and albums" in self.groups or self.keep_training
 
     def _features(
         self, rows: np.ndarray, matrix: sp.csr_matrix, has_title: np.ndarray, counts: Counts | None = None
@@ -342,7 +347,7 @@ class LearnedRanker(Recommender):
         columns["has title"] = has_title[rows][i].astype(np.float32)
         columns.update(self._order_features(rows, i, c))
         columns.update(self._similarity_features(seeds, i, c))
-        if "artists and albums" in self.groups or self.keep_training:
+        if self._links_artists():
             for level, of in (("artist", self.artist_of), ("album", self.album_of)):
                 shared = (seeds @ of) @ self.linked[level].similar  # rows x artists (albums)
                 value = values_at(shared.tocsr(), i, of.indices[c]) * per_seed[i]
@@ -508,13 +513,6 @@ class Averaged:
         return np.sum(
             [getattr(ranker, "booster_", ranker).feature_importance("gain") for ranker in self.rankers], axis=0
         )
-
-
-def binary_of(m: sp.spmatrix) -> sp.csr_matrix:
-    """The matrix with each stored value set to 1."""
-    m = sp.csr_matrix(m, dtype=np.float32, copy=True)
-    m.data[:] = 1.0
-    return m
 
 
 @dataclass
