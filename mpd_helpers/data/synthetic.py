@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from tqdm import tqdm
 
 from mpd_helpers import files, parallel
@@ -560,3 +561,25 @@ def generate(
                 )
             )
     return [out / name for name in names]
+
+
+def artist_genres(folder: str | Path) -> pd.Series | None:
+    """Each artist's genre (artist URI -> index into ``GENRES``) in a synthetic MPD that
+    :func:`generate` wrote into ``folder``, from the seed and size its stamp records; None for
+    a folder it did not write (real slices have no such truth).
+
+    The catalogue is drawn again as every worker drew it, with the default ``SynthConfig``;
+    a model given these genres checks that they cover the data's artists.
+    """
+    stamp = files.read_stamp(folder)
+    if stamp is None or stamp.get("kind") != KIND:
+        return None
+    if stamp.get("generator") != GENERATOR_VERSION:
+        raise MPDInputError(
+            f"written by version {stamp.get('generator')} of the generator, and this is version "
+            f"{GENERATOR_VERSION}: generate the data again",
+            file=Path(folder) / files.STAMP,
+            field="generator",
+        )
+    cat = Catalogue(np.random.default_rng(stamp["seed"]), stamp["slices"] * SLICE_SIZE, SynthConfig())
+    return pd.Series(cat.artist_genre, index=pd.Index(cat.artist_uri, name="artist_uri"), name="genre")

@@ -14,6 +14,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from mpd_helpers.arrays import ranges
 from mpd_helpers.data.dataset import Dataset
 from mpd_helpers.data.matrix import binary
+from mpd_helpers.errors import MPDInputError
 from mpd_helpers.models.base import Recommender
 from mpd_helpers.models.ranking import top_k_per_row
 
@@ -128,3 +129,51 @@ class SameTitle(Recommender):
     def scores(self, rows: np.ndarray) -> sp.csr_matrix:
         """Counts of the playlists with the same title that hold each track."""
         return self.title_tracks[self.codes[rows]].tocsr()
+
+
+class KnownGenre(Recommender):
+    """What a title could tell at best, where the genres are known: each playlist is handed the
+    genre that leads its first ten tracks (on the embedded data, the genre its title was drawn
+    from, whatever words the title has) and gets the tracks most often held by the training
+    playlists that genre leads. It reads the held-out tracks, so it is a bound to measure
+    title models against, never a system to serve.
+
+    ``genres`` maps artist URIs to genre indices (:func:`synthetic.artist_genres`); ``truth``
+    holds the challenge playlists' held-out tracks (pid, pos, artist_uri).
+
+    Shown in the book: 07_beyond.
+    """
+
+    name = "known genre"
+    needs_seeds = False
+
+    def __init__(self, genres: pd.Series, truth: pd.DataFrame):
+        self.genres, self.truth = genres, truth
+
+    def fit(self, ds: Dataset) -> KnownGenre:
+        """Each playlist's lead genre, and each genre's tracks by how many training playlists it leads hold them."""
+        super().fit(ds)
+        n_rows, n_genres = ds.matrix.shape[0], int(self.genres.max()) + 1
+        first = ds.entries[ds.entries["pos"] < 10]
+        held = self.truth[self.truth["pos"] < 10]
+        row_of = pd.Series(np.arange(n_rows), index=ds.playlists["mpd_pid"].to_numpy())
+        held_rows = row_of.reindex(held["pid"].to_numpy())
+        if held_rows.isna().any():
+            raise MPDInputError("held-out tracks of playlists the dataset does not have", field="pid")
+        artists = pd.concat([ds.tracks["artist_uri"].iloc[first["track_index"].to_numpy()], held["artist_uri"]])
+        genre = artists.map(self.genres)
+        if genre.isna().any():
+            raise MPDInputError(
+                f"{artists[genre.isna()].nunique()} artists have no genre: the genres are not this data's",
+                field="artist_uri",
+            )
+        rows = np.concatenate([first["pid"].to_numpy(), held_rows.to_numpy(np.int64)])
+        counts = np.bincount(rows * n_genres + genre.to_numpy(np.int64), minlength=n_rows * n_genres)
+        self.lead = counts.reshape(n_rows, n_genres).argmax(axis=1)  # ties to the earlier genre
+        led = binary(self.lead[self.train_rows], np.arange(len(self.train_rows)), (n_genres, len(self.train_rows)))
+        self.genre_tracks = (led @ self.train).tocsr()
+        return self
+
+    def scores(self, rows: np.ndarray) -> sp.csr_matrix:
+        """The tracks of the lead genre's training playlists, by how many hold them."""
+        return self.genre_tracks[self.lead[rows]].tocsr()

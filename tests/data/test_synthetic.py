@@ -1,4 +1,5 @@
-"""The generator writes the MPD's schema, passes the checker's rules, and is deterministic."""
+"""The generator writes the MPD's schema, passes the checker's rules, is deterministic, and
+knows its artists' genres."""
 
 import filecmp
 
@@ -9,6 +10,7 @@ from mpd_data import mpd_dir
 
 from mpd_helpers.data import rules, slices, synthetic
 from mpd_helpers.data.slices import PLAYLIST_FIELDS, TRACK_FIELDS
+from mpd_helpers.errors import MPDInputError
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +113,22 @@ def test_uris_are_22_base62_characters():
     uris = synthetic.random_uris(np.random.default_rng(0), "track", 1000)
     assert len(set(uris.tolist())) == 1000
     assert all(u.startswith("spotify:track:") and len(u) == 36 and u[14:].isalnum() for u in uris.tolist())
+
+
+def test_the_artists_genres_are_known_for_generated_data_only(tmp_path):
+    genres = synthetic.artist_genres(mpd_dir())
+    part = slices.read_slices(mpd_dir(), progress=False)
+    assert part.entries["artist_uri"].isin(genres.index).all()
+    assert set(genres.unique()) == set(range(len(synthetic.GENRES)))
+    # Slices that the generator did not stamp (real ones, say) have no known genres.
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "mpd.slice.0-999.json").write_bytes((mpd_dir() / "mpd.slice.0-999.json").read_bytes())
+    assert synthetic.artist_genres(plain) is None
+    # Another version of the generator drew other genres: the data must be generated again.
+    older = tmp_path / "older"
+    older.mkdir()
+    stamp = orjson.loads((mpd_dir() / "complete.json").read_bytes())
+    (older / "complete.json").write_bytes(orjson.dumps({**stamp, "generator": synthetic.GENERATOR_VERSION - 1}))
+    with pytest.raises(MPDInputError, match="complete.json.*generator"):
+        synthetic.artist_genres(older)
