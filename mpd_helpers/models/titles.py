@@ -159,7 +159,8 @@ class KnownGenre(Recommender):
         row_of = pd.Series(np.arange(n_rows), index=ds.playlists["mpd_pid"].to_numpy())
         held_rows = row_of.reindex(held["pid"].to_numpy())
         if held_rows.isna().any():
-            raise MPDInputError("held-out tracks of playlists the dataset does not have", field="pid")
+            unknown = held["pid"].to_numpy()[held_rows.isna().to_numpy()][0]
+            raise MPDInputError("held-out tracks of a playlist the dataset does not have", pid=unknown, field="pid")
         artists = pd.concat([ds.tracks["artist_uri"].iloc[first["track_index"].to_numpy()], held["artist_uri"]])
         genre = artists.map(self.genres)
         if genre.isna().any():

@@ -88,3 +88,12 @@ def test_the_known_genre_bound_refuses_genres_that_are_not_the_datas():
     other = synthetic.artist_genres(mpd_dir(1, seed=1))  # another seed draws other artists
     with pytest.raises(MPDInputError, match="artist_uri.*no genre|no genre.*artist_uri"):
         titles.KnownGenre(other, truth).fit(ds)
+
+
+def test_the_known_genre_bound_names_a_held_out_playlist_the_dataset_lacks():
+    b = challenge_build()
+    ds = dataset.load(mpd_dir(5), challenge_set.read(b.challenge_path, b.truth_path), progress=False)
+    truth = challenge_set.read_truth(b.truth_path).tracks
+    stray = truth.iloc[:1].assign(pid=9_999_999)
+    with pytest.raises(MPDInputError, match="9999999.*pid"):
+        titles.KnownGenre(synthetic.artist_genres(mpd_dir(5)), pd.concat([truth, stray])).fit(ds)
